@@ -1,0 +1,40 @@
+"""The wallet-pass gateway: Flask app factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from gateway.config import DEFAULTS
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: config -> runtime (DB, keys, adapters) -> blueprints."""
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
+        "GATEWAY_INSTANCE_PATH"
+    )
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path) if instance_path else None,
+        instance_relative_config=True,
+    )
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("GATEWAY")
+    if test_config:
+        app.config.update(test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    from gateway.bootstrap import build_runtime
+    from gateway.runtime import init_runtime
+
+    init_runtime(app, build_runtime(app))
+
+    from gateway.api import register_blueprints
+    from gateway.cli import register_commands
+
+    register_blueprints(app)
+    register_commands(app)
+    return app

@@ -1,0 +1,27 @@
+"""Thin blueprints: parse the request, call one service, shape the answer."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    """Attach every blueprint and the JSON error handler."""
+    from gateway.api.enrollment import bp as enrollment_bp
+    from gateway.api.errors import register_error_handlers
+    from gateway.api.health import bp as health_bp
+    from gateway.api.passes import bp as passes_bp
+
+    register_error_handlers(app)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(enrollment_bp)
+    app.register_blueprint(passes_bp)
+    for register in _optional_blueprints():
+        register(app)
+
+
+def _optional_blueprints() -> list[object]:
+    """Blueprints of other packages (the POS adapter) that plug into the same app."""
+    from pos_adapter import register as register_pos
+
+    return [register_pos]

@@ -1,0 +1,46 @@
+"""The one JSON error handler: every error is {"error": {"code", "message"}} with a status."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from gateway.domain.errors import GatewayError
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def _answer(code: str, message: str, status: int) -> tuple[Response, int]:
+    return jsonify({"error": {"code": code, "message": message}}), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map domain errors, HTTP errors and anything unexpected to JSON answers."""
+
+    @app.errorhandler(GatewayError)
+    def _gateway_error(error: GatewayError) -> tuple[Response, int]:
+        response = jsonify(error.body())
+        response.headers.update(error.headers)
+        return response, error.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> tuple[Response, int]:
+        status = error.code or 500
+        return _answer(_HTTP_CODES.get(status, "http_error"), error.description or "", status)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> tuple[Response, int]:
+        log.exception("unexpected error")
+        return _answer("internal_error", "something went wrong on our side", 500)

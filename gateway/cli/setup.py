@@ -1,0 +1,67 @@
+"""`gateway init`, `gateway demo`, `gateway worker`."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from gateway.migrate import upgrade_to_head
+from gateway.runtime import request_session, runtime
+from gateway.services.demo import DEMO_MEMBERS, ensure_demo
+from gateway.services.outbox import deliver_pending
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database schema."""
+    upgrade_to_head(runtime().engine)
+    click.echo(f"database ready: {runtime().engine.url.render_as_string(hide_password=True)}")
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Create the demo program and CRM members (idempotent) and print what to try."""
+    rt = runtime()
+    upgrade_to_head(rt.engine)
+    program, created = ensure_demo(request_session(), rt)
+    base = str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
+    click.echo(("created" if created else "found") + f" demo program {program.slug!r}")
+    if not current_app.config["GOOGLE_API_BASE_URL"]:
+        click.echo(
+            "Google Wallet API not configured: Google objects are queued for insertion "
+            "(save links are signed and valid; set GATEWAY_GOOGLE_API_BASE_URL to deliver)."
+        )
+    click.echo(f"\n  Health:       {base}/healthz")
+    click.echo(f"  Enroll:       POST {base}/api/v1/enrollments")
+    click.echo(f"  POS API docs: {base}/pos/v1/docs")
+    email = DEMO_MEMBERS[0][0]
+    click.echo(
+        "\nTry (an existing CRM member, digitized with their card and balance):\n"
+        f"  curl -s -X POST {base}/api/v1/enrollments -H 'Content-Type: application/json' \\\n"
+        f"    -d '{{\"program\": \"demo\", \"email\": \"{email}\", "
+        "\"consents\": {\"terms\": true}}'\n"
+        "  # the verification code is printed by the dev notifier in the server log, then:\n"
+        f"  curl -s -X POST {base}/api/v1/enrollments/<enrollment_id>/verify "
+        "-H 'Content-Type: application/json' -d '{\"code\": \"<code>\"}'"
+    )
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Deliver what is due, then exit.")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between polls.")
+@with_appcontext
+def worker_command(once: bool, interval: float) -> None:
+    """Deliver outbox events (Google objects, CRM webhooks) with retry."""
+    rt = runtime()
+    while True:
+        delivered = deliver_pending(rt)
+        if once:
+            click.echo(f"delivered {delivered} event(s)")
+            return
+        if not delivered:
+            time.sleep(interval)

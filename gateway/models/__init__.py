@@ -1,0 +1,29 @@
+"""All tables; importing this module registers every model on Base.metadata."""
+
+from gateway.models.base import Base
+from gateway.models.card import Card, WalletPass
+from gateway.models.crm_builtin import CrmCardEvent, CrmMember
+from gateway.models.enrollment import Enrollment
+from gateway.models.ledger import LedgerEntry
+from gateway.models.member import Account, Consent, Member
+from gateway.models.outbox import AuditEvent, OutboxEvent
+from gateway.models.program import Program, ProgramImage, Reward, Tier
+
+__all__ = [
+    "Account",
+    "AuditEvent",
+    "Base",
+    "Card",
+    "Consent",
+    "CrmCardEvent",
+    "CrmMember",
+    "Enrollment",
+    "LedgerEntry",
+    "Member",
+    "OutboxEvent",
+    "Program",
+    "ProgramImage",
+    "Reward",
+    "Tier",
+    "WalletPass",
+]

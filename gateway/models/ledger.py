@@ -1,0 +1,33 @@
+"""Append-only points ledger; positive rows are FIFO buckets that expire."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.models.base import Base, BigId, utcnow
+
+
+class LedgerEntry(Base):
+    """One signed movement of points; the rows of an account always sum to its balance."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        Index("ix_ledger_buckets", "account_id", "expires_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    # accrual | redemption | hold | release | reversal | expiry | adjustment | import
+    kind: Mapped[str] = mapped_column(String(20))
+    points: Mapped[int]
+    # For positive rows: points of this bucket not yet spent (FIFO) and when they expire.
+    remaining: Mapped[int] = mapped_column(default=0)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    actor: Mapped[str] = mapped_column(String(80), default="system")
+    store_id: Mapped[int | None] = mapped_column(default=None)
+    order_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    reference: Mapped[str | None] = mapped_column(String(100), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

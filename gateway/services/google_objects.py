@@ -1,0 +1,107 @@
+"""Google Wallet: build the class and object from the database and push them to the REST API."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from sqlalchemy.orm import Session
+
+from gateway.models.card import Card, WalletPass
+from gateway.models.member import Member
+from gateway.models.outbox import OutboxEvent
+from gateway.models.program import Program
+from gateway.runtime import Runtime
+from gateway.services.issuance import code_secret_purpose
+from gateway.services.outbox import handles
+from passes.google.client import WalletApiUnavailable, WalletClient
+from passes.google.objects import (
+    LoyaltyClassContent,
+    LoyaltyObjectContent,
+    loyalty_class,
+    loyalty_object,
+)
+from passes.google.save_jwt import SaveJwtSigner
+
+
+def save_signer(rt: Runtime) -> SaveJwtSigner:
+    """The save-link signer, built once (the key is parsed a single time)."""
+    signer = rt.extras.get("google_save_signer")
+    if signer is None:
+        origins = [o for o in str(rt.config["GOOGLE_SAVE_ORIGINS"]).split(",") if o] or [
+            str(rt.config["PUBLIC_BASE_URL"]).rstrip("/")
+        ]
+        signer = SaveJwtSigner(rt.credentials.google_service_account, origins)
+        rt.extras["google_save_signer"] = signer
+    return cast(SaveJwtSigner, signer)
+
+
+def wallet_client(rt: Runtime) -> WalletClient:
+    """The REST client, or WalletApiUnavailable when no Google API is configured."""
+    base_url = str(rt.config["GOOGLE_API_BASE_URL"])
+    if not base_url:
+        raise WalletApiUnavailable("no Google Wallet API configured; object stays queued")
+    client = rt.extras.get("google_wallet_client")
+    if client is None:
+        client = WalletClient(rt.credentials.google_service_account, base_url)
+        rt.extras["google_wallet_client"] = client
+    return cast(WalletClient, client)
+
+
+def class_content(rt: Runtime, program: Program) -> LoyaltyClassContent:
+    """The loyalty class of a program."""
+    base = str(rt.config["PUBLIC_BASE_URL"]).rstrip("/")
+    return LoyaltyClassContent(
+        class_id=program.google_class_id,
+        issuer_name=program.organization,
+        program_name=program.name,
+        logo_url=f"{base}/api/v1/programs/{program.slug}/images/logo@3x.png",
+        background_color=program.background_color,
+        callback_url=f"{base}/wallet/google/callback",
+    )
+
+
+def object_content(session: Session, rt: Runtime, wallet_pass: WalletPass) -> LoyaltyObjectContent:
+    """The loyalty object of a pass, with its decrypted TOTP secret."""
+    card = session.get(Card, wallet_pass.card_id)
+    assert card is not None
+    member = session.get(Member, card.member_id)
+    program = session.get(Program, card.program_id)
+    assert member is not None and program is not None and wallet_pass.google_object_id
+    secret = rt.secret_box.open(wallet_pass.code_secret, code_secret_purpose(wallet_pass.serial))
+    return LoyaltyObjectContent(
+        object_id=wallet_pass.google_object_id,
+        class_id=program.google_class_id,
+        state="ACTIVE" if card.status == "active" else "INACTIVE",
+        card_number=card.number,
+        member_name=member.name or member.display_name,
+        points_label=program.points_label,
+        balance=member.account.balance if member.account else 0,
+        tier=member.tier,
+        discount_percent=member.discount_percent,
+        code_secret=secret,
+        totp_period_seconds=program.totp_period_seconds,
+        totp_digits=program.totp_digits,
+    )
+
+
+@handles("google.object.upsert")
+def upsert_google_object(rt: Runtime, event: OutboxEvent) -> None:
+    """Insert (or patch) the class and the object, then mark the pass inserted."""
+    client = wallet_client(rt)
+    with rt.sessions() as session:
+        wallet_pass = session.get(WalletPass, int(event.payload["pass_id"]))
+        if wallet_pass is None or wallet_pass.google_object_id is None:
+            return
+        card = session.get(Card, wallet_pass.card_id)
+        program = session.get(Program, card.program_id) if card else None
+        assert program is not None
+        content = object_content(session, rt, wallet_pass)
+        session.commit()  # no transaction held open across HTTP calls
+        synced: set[int] = rt.extras.setdefault("google_classes_synced", set())
+        if program.id not in synced:
+            client.upsert_class(loyalty_class(class_content(rt, program)))
+            synced.add(program.id)
+        client.upsert_object(loyalty_object(content))
+        if wallet_pass.google_state == "queued":
+            wallet_pass.google_state = "inserted"
+        session.commit()
