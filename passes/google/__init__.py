@@ -1,0 +1,1 @@
+"""Google Wallet: loyalty class/object bodies, the skinny save JWT, and the REST client."""
