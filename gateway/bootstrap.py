@@ -7,11 +7,11 @@ from pathlib import Path
 
 from flask import Flask
 
+import gateway.services.delivery  # noqa: F401  (registers outbox handlers)
 from gateway.adapters.registry import build_crm, build_notifier
 from gateway.credentials import load_credentials
 from gateway.db import make_engine, make_session_factory
 from gateway.runtime import Runtime
-import gateway.services.delivery  # noqa: F401  (registers outbox handlers)
 from gateway.secret_box import SecretBox, load_or_create_dev_ring, parse_key_ring
 
 

@@ -40,7 +40,9 @@ class EnrolledMember:
     def apple_scan(self, counter: int | None = None) -> str:
         """The scan payload an Apple pass shows at `counter` (default: the current one)."""
         value = self.apple_counter if counter is None else counter
-        return format_scan(self.card_number, hotp_code(self.apple_secret, value, digits=self.digits))
+        return format_scan(
+            self.card_number, hotp_code(self.apple_secret, value, digits=self.digits)
+        )
 
     def google_scan(self, at: float | None = None) -> str:
         """The scan payload a Google pass renders at time `at` (default: now)."""
@@ -93,7 +95,9 @@ def enroll_member(
             account_id=member.account.id,
             card_number=card.number,
             apple_secret=rt.secret_box.open(apple.code_secret, code_secret_purpose(apple.serial)),
-            google_secret=rt.secret_box.open(google.code_secret, code_secret_purpose(google.serial)),
+            google_secret=rt.secret_box.open(
+                google.code_secret, code_secret_purpose(google.serial)
+            ),
             apple_counter=apple.code_counter,
             digits=program.totp_digits,
             period=program.totp_period_seconds,

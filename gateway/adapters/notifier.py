@@ -85,7 +85,8 @@ class SmtpNotifier:
             raise NotifierUnavailable()
         try:
             response = requests.post(
-                f"{self._sms_base_url}/messages", json={"to": to, "text": text},
+                f"{self._sms_base_url}/messages",
+                json={"to": to, "text": text},
                 timeout=self._timeout,
             )
         except requests.RequestException as exc:

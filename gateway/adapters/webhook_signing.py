@@ -18,7 +18,9 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def signed_headers(secret: str, event_id: str, body: bytes, now: int | None = None) -> dict[str, str]:
+def signed_headers(
+    secret: str, event_id: str, body: bytes, now: int | None = None
+) -> dict[str, str]:
     """Headers for one delivery."""
     timestamp = int(time.time()) if now is None else now
     return {
@@ -29,7 +31,9 @@ def signed_headers(secret: str, event_id: str, body: bytes, now: int | None = No
     }
 
 
-def verify(secret: str, timestamp: str, signature: str, body: bytes, now: int | None = None) -> bool:
+def verify(
+    secret: str, timestamp: str, signature: str, body: bytes, now: int | None = None
+) -> bool:
     """What a receiver does: fresh timestamp (<= 5 min) and a constant-time signature match."""
     if not timestamp.isdigit():
         return False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Flask
 
 
@@ -20,7 +22,7 @@ def register_blueprints(app: Flask) -> None:
         register(app)
 
 
-def _optional_blueprints() -> list[object]:
+def _optional_blueprints() -> list[Callable[[Flask], None]]:
     """Blueprints of other packages (the POS adapter) that plug into the same app."""
     from pos_adapter import register as register_pos
 

@@ -16,9 +16,7 @@ bp = Blueprint("enrollment", __name__, url_prefix="/api/v1/enrollments")
 def create() -> ResponseReturnValue:
     """Always 202 for a valid request: no hint whether the contact is already a member."""
     started = start_enrollment(request_session(), runtime(), json_object())
-    return jsonify(
-        {"enrollment_id": started.enrollment_id, "verify_via": started.verify_via}
-    ), 202
+    return jsonify({"enrollment_id": started.enrollment_id, "verify_via": started.verify_via}), 202
 
 
 @bp.post("/<enrollment_id>/verify")

@@ -13,8 +13,14 @@ def register_commands(app: Flask) -> None:
     from gateway.cli.members import members_group
     from gateway.cli.setup import demo_command, init_command, worker_command
 
-    for command in (init_command, demo_command, worker_command, members_group, keys_group,
-                    certs_group):
+    for command in (
+        init_command,
+        demo_command,
+        worker_command,
+        members_group,
+        keys_group,
+        certs_group,
+    ):
         app.cli.add_command(command)
 
 

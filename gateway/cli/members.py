@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from gateway.domain.errors import GatewayError
 from gateway.runtime import request_session
 from gateway.services.member_import import import_rows, read_rows
 from gateway.services.programs import find_program
@@ -22,11 +23,15 @@ def import_command(csv_file: Path, program: str) -> None:
     session = request_session()
     if find_program(session, program) is None:
         raise click.ClickException(f"no program {program!r}")
-    total = max(sum(1 for _ in csv_file.open(encoding="utf-8")) - 1, 0)
-    with csv_file.open(newline="", encoding="utf-8") as handle, click.progressbar(
-        read_rows(handle), length=total, label="importing members"
-    ) as rows:
-        report = import_rows(session, program, rows)
+    with csv_file.open(encoding="utf-8") as counting:
+        total = max(sum(1 for _ in counting) - 1, 0)
+    with csv_file.open(newline="", encoding="utf-8") as handle:
+        try:
+            rows = read_rows(handle)
+        except GatewayError as exc:
+            raise click.ClickException(exc.message) from exc
+        with click.progressbar(rows, length=total, label="importing members") as progress:
+            report = import_rows(session, program, progress)
     click.echo(f"imported {report.imported} member(s), {len(report.errors)} rejected")
     for line, reason in report.errors:
         click.echo(f"  line {line}: {reason}", err=True)

@@ -43,8 +43,8 @@ def demo_command() -> None:
     click.echo(
         "\nTry (an existing CRM member, digitized with their card and balance):\n"
         f"  curl -s -X POST {base}/api/v1/enrollments -H 'Content-Type: application/json' \\\n"
-        f"    -d '{{\"program\": \"demo\", \"email\": \"{email}\", "
-        "\"consents\": {\"terms\": true}}'\n"
+        f'    -d \'{{"program": "demo", "email": "{email}", '
+        '"consents": {"terms": true}}\'\n'
         "  # the verification code is printed by the dev notifier in the server log, then:\n"
         f"  curl -s -X POST {base}/api/v1/enrollments/<enrollment_id>/verify "
         "-H 'Content-Type: application/json' -d '{\"code\": \"<code>\"}'"

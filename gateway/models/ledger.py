@@ -14,9 +14,7 @@ class LedgerEntry(Base):
     """One signed movement of points; the rows of an account always sum to its balance."""
 
     __tablename__ = "ledger_entries"
-    __table_args__ = (
-        Index("ix_ledger_buckets", "account_id", "expires_at", "id"),
-    )
+    __table_args__ = (Index("ix_ledger_buckets", "account_id", "expires_at", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)

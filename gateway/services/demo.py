@@ -10,7 +10,13 @@ from sqlalchemy.orm import Session
 from gateway.models.crm_builtin import CrmMember
 from gateway.models.program import Program
 from gateway.runtime import Runtime
-from gateway.services.programs import ProgramSpec, RewardSpec, TierSpec, create_program, find_program
+from gateway.services.programs import (
+    ProgramSpec,
+    RewardSpec,
+    TierSpec,
+    create_program,
+    find_program,
+)
 from passes.codes import luhn_check_digit
 
 DEMO_SLUG = "demo"

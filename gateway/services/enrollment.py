@@ -91,7 +91,9 @@ def start_enrollment(
     )
     if (recent or 0) >= MAX_PENDING_PER_CONTACT_PER_HOUR:
         raise GatewayError(
-            "rate_limited", "too many enrollment requests for this contact; try later", 429,
+            "rate_limited",
+            "too many enrollment requests for this contact; try later",
+            429,
             headers={"Retry-After": "3600"},
         )
     enrollment_id = f"enr_{secrets.token_urlsafe(18)}"
@@ -138,9 +140,11 @@ def _check_code(
             "enrollment_expired", "this enrollment has expired; please start again", 410
         )
     expected = enrollment.code_hash
-    given = _code_hash(str(rt.config["SECRET_KEY"]), enrollment.id, code) if isinstance(
-        code, str
-    ) else ""
+    given = (
+        _code_hash(str(rt.config["SECRET_KEY"]), enrollment.id, code)
+        if isinstance(code, str)
+        else ""
+    )
     if not hmac.compare_digest(expected, given):
         if enrollment.status == "verified":
             raise GatewayError("invalid_code", "the verification code is not correct", 422)
@@ -167,7 +171,9 @@ def _check_code(
     return enrollment, program
 
 
-def _crm_record(rt: Runtime, program: Program, enrollment: Enrollment) -> tuple[CrmMemberRecord, bool]:
+def _crm_record(
+    rt: Runtime, program: Program, enrollment: Enrollment
+) -> tuple[CrmMemberRecord, bool]:
     contact = {enrollment.contact_kind: enrollment.contact}
     found = rt.crm.find_member(program.slug, **contact)
     if found is not None:
@@ -180,8 +186,12 @@ def _crm_record(rt: Runtime, program: Program, enrollment: Enrollment) -> tuple[
         locale=enrollment.locale,
     )
     consents = {
-        key: {"granted": value, "at": enrollment.created_at.isoformat(),
-              "channel": enrollment.channel, "text_version": str(rt.config["TERMS_VERSION"])}
+        key: {
+            "granted": value,
+            "at": enrollment.created_at.isoformat(),
+            "channel": enrollment.channel,
+            "text_version": str(rt.config["TERMS_VERSION"]),
+        }
         for key, value in enrollment.consents.items()
     }
     return rt.crm.create_member(profile, consents), False
@@ -224,7 +234,9 @@ def verify_enrollment(
         audit(session, "customer", "card.linked", f"member:{member.id}", created=created)
     session.commit()
     # Best effort now; whatever fails stays in the outbox for `gateway worker`.
-    kinds = {"card.linked"} | ({"google.object.upsert"} if rt.config["GOOGLE_API_BASE_URL"] else set())
+    kinds = {"card.linked"} | (
+        {"google.object.upsert"} if rt.config["GOOGLE_API_BASE_URL"] else set()
+    )
     deliver_pending(rt, limit=20, kinds=kinds)
     return {
         "member": links.member_json,

@@ -52,7 +52,9 @@ class ContactFacts:
     text_version: str
 
 
-def _card_number_for(session: Session, program: Program, crm: CrmMemberRecord) -> tuple[str, str | None]:
+def _card_number_for(
+    session: Session, program: Program, crm: CrmMemberRecord
+) -> tuple[str, str | None]:
     """Keep the CRM's number when it fits the rules and is free; else a new one (legacy kept)."""
     legacy = crm.card_number
     if legacy and is_valid_card_number(legacy):

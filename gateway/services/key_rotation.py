@@ -30,7 +30,9 @@ def reencrypt_secrets(session: Session, box: SecretBox, batch_size: int = 500) -
             touched = False
             if box.key_id(wallet_pass.code_secret) != box.primary_kid:
                 purpose = code_secret_purpose(wallet_pass.serial)
-                wallet_pass.code_secret = box.seal(box.open(wallet_pass.code_secret, purpose), purpose)
+                wallet_pass.code_secret = box.seal(
+                    box.open(wallet_pass.code_secret, purpose), purpose
+                )
                 touched = True
             token = wallet_pass.auth_token
             if token is not None and box.key_id(token) != box.primary_kid:

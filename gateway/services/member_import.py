@@ -53,15 +53,14 @@ def _row_to_member(program: str, row: dict[str, str]) -> CrmMember:
 
 
 def read_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """CSV rows with the line number each starts on; checks the header first."""
+    """CSV rows with the line number each ends on; the header is checked before any row."""
     reader = csv.DictReader(lines)
     missing = REQUIRED_COLUMNS - set(reader.fieldnames or [])
     if missing:
         raise GatewayError(
             "validation_error", f"CSV header lacks {', '.join(sorted(missing))}", 422
         )
-    for row in reader:
-        yield reader.line_num, row
+    return ((reader.line_num, row) for row in reader)
 
 
 def import_rows(

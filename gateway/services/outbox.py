@@ -85,7 +85,9 @@ def deliver_pending(rt: Runtime, *, limit: int = 100, kinds: set[str] | None = N
                 backoff = min(2**event.attempts * 5, MAX_BACKOFF_SECONDS)
                 event.next_attempt_at = utcnow() + timedelta(seconds=backoff)
                 event.last_error = f"{type(exc).__name__}: {exc}"[:500]
-                log.warning("outbox %s (%s) failed: %s", event.event_id, event.kind, type(exc).__name__)
+                log.warning(
+                    "outbox %s (%s) failed: %s", event.event_id, event.kind, type(exc).__name__
+                )
             else:
                 event.delivered_at = utcnow()
                 delivered += 1

@@ -39,7 +39,10 @@ class FakeCrm:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self._server.shutdown()
         self._server.server_close()
@@ -65,10 +68,14 @@ class FakeCrm:
                 url = urlparse(self.path)
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
                 hits = [
-                    m for m in crm.members.values()
+                    m
+                    for m in crm.members.values()
                     if m.get("program", query.get("program")) == query.get("program")
-                    and any(m.get(k) == query[k] for k in ("email", "phone", "card_number")
-                            if k in query)
+                    and any(
+                        m.get(k) == query[k]
+                        for k in ("email", "phone", "card_number")
+                        if k in query
+                    )
                 ]
                 self._send(200, {"members": hits})
 
@@ -80,14 +87,21 @@ class FakeCrm:
                     data = json.loads(body)
                     with crm._lock:
                         member = crm.add_member(
-                            program=data["program"], email=data.get("email"),
-                            phone=data.get("phone"), name=data.get("name", ""),
-                            card_number=None, consents=data.get("consents"),
+                            program=data["program"],
+                            email=data.get("email"),
+                            phone=data.get("phone"),
+                            name=data.get("name", ""),
+                            card_number=None,
+                            consents=data.get("consents"),
                         )
                     return self._send(201, member)
                 if self.path == "/events":
-                    ok = verify(crm.secret, self.headers.get(TIMESTAMP_HEADER, ""),
-                                self.headers.get(SIGNATURE_HEADER, ""), body)
+                    ok = verify(
+                        crm.secret,
+                        self.headers.get(TIMESTAMP_HEADER, ""),
+                        self.headers.get(SIGNATURE_HEADER, ""),
+                        body,
+                    )
                     if not ok:
                         crm.rejected_events += 1
                         return self._send(401, {"error": "bad signature"})

@@ -42,7 +42,10 @@ class FakeSmtpServer:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self._controller.stop()
 
@@ -54,7 +57,7 @@ class FakeSmtpServer:
     def last_code_for(self, address: str) -> str:
         """The 6-digit code in the newest message to `address`."""
         for message in reversed(self.messages):
-            if message["To"] == address:
+            if message["To"].lower() == address.lower():
                 body = message.get_payload(decode=True)
                 assert isinstance(body, bytes)
                 found = re.search(r"\b(\d{6})\b", body.decode())
