@@ -17,6 +17,9 @@ DEFAULTS: dict[str, object] = {
     "APPLE_PASS_KEY": "",
     "APPLE_PASS_KEY_PASSWORD": "",
     "APPLE_WWDR_CERT": "",
+    # Optional: when set, start-up checks they match the pass certificate's UID / OU.
+    "APPLE_PASS_TYPE_ID": "",
+    "APPLE_TEAM_ID": "",
     # Google service-account JSON file. Empty means the dev key in <instance>/certs.
     "GOOGLE_SERVICE_ACCOUNT": "",
     # Wallet REST base URL; empty means "no Google API reachable": objects are queued.
