@@ -36,7 +36,8 @@ def demo_command() -> None:
             "Google Wallet API not configured: Google objects are queued for insertion "
             "(save links are signed and valid; set GATEWAY_GOOGLE_API_BASE_URL to deliver)."
         )
-    click.echo(f"\n  Health:       {base}/healthz")
+    click.echo(f"\n  Enroll page:  {base}/enroll/{program.slug}")
+    click.echo(f"  Health:       {base}/healthz")
     click.echo(f"  Enroll:       POST {base}/api/v1/enrollments")
     click.echo(f"  POS API docs: {base}/pos/v1/docs")
     email = DEMO_MEMBERS[0][0]

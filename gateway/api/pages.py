@@ -1,0 +1,23 @@
+"""Customer-facing pages: the enrollment page of a program."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
+
+from gateway.domain.errors import GatewayError
+from gateway.runtime import request_session, runtime
+from gateway.services.programs import find_program
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/enroll/<slug>")
+def enroll_page(slug: str) -> ResponseReturnValue:
+    """Contact + consents -> code -> "Add to Apple Wallet" / "Save to Google Wallet"."""
+    program = find_program(request_session(), slug)
+    if program is None:
+        raise GatewayError("unknown_program", f"no program {slug!r}", 404)
+    return render_template(
+        "enroll.html", program=program, terms_version=runtime().config["TERMS_VERSION"]
+    )
