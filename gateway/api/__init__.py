@@ -14,12 +14,14 @@ def register_blueprints(app: Flask) -> None:
     from gateway.api.health import bp as health_bp
     from gateway.api.pages import bp as pages_bp
     from gateway.api.passes import bp as passes_bp
+    from gateway.api.qr import bp as qr_bp
 
     register_error_handlers(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(enrollment_bp)
     app.register_blueprint(passes_bp)
     app.register_blueprint(pages_bp)
+    app.register_blueprint(qr_bp)
     for register in _optional_blueprints():
         register(app)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import requests
+import segno
 
 from tests.browser import chromium_page, served
 from tests.factories import demo_program
@@ -59,3 +62,16 @@ def test_unknown_program_page_is_a_json_404(client):
     response = client.get("/enroll/nope")
     assert response.status_code == 404
     assert response.json["error"]["code"] == "unknown_program"
+
+
+def test_enroll_page_qr_code_encodes_the_page_url(app, client):
+    demo_program(app)
+    response = client.get("/enroll/demo/qr.svg")
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    expected = io.BytesIO()
+    segno.make("https://gateway.test/enroll/demo", error="m").save(
+        expected, kind="svg", scale=6, border=2
+    )
+    assert response.data == expected.getvalue()
+    assert client.get("/enroll/nope/qr.svg").status_code == 404
