@@ -1,0 +1,1 @@
+"""Throughput benchmarks (run as modules, e.g. `python -m bench.issuance`)."""
