@@ -1,4 +1,4 @@
-"""Customer-facing pages: the enrollment page of a program."""
+"""Browser pages: the customers' enrollment page and the cashiers' till page."""
 
 from __future__ import annotations
 
@@ -21,3 +21,9 @@ def enroll_page(slug: str) -> ResponseReturnValue:
     return render_template(
         "enroll.html", program=program, terms_version=runtime().config["TERMS_VERSION"]
     )
+
+
+@bp.get("/cashier")
+def cashier_page() -> ResponseReturnValue:
+    """Scan -> customer, balance and rewards -> redeem or accrue, through the POS API."""
+    return render_template("cashier.html")

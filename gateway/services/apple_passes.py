@@ -78,6 +78,9 @@ def store_card_content(session: Session, rt: Runtime, wallet_pass: WalletPass) -
         label_color=program.label_color,
         terms=program.terms_text,
         support_url=program.support_url,
+        # A used code advances the counter and issues the next one: that moment is "last used",
+        # and its change is what makes Wallet show a lock-screen notice.
+        last_used=wallet_pass.code_issued_at.isoformat() if wallet_pass.code_counter else "",
     )
 
 
