@@ -141,6 +141,7 @@ OpenAPI document&hellip;</div></header>
     return box;
   }
 
+  // Follows $ref, and merges allOf parts into one schema.
   function resolve(node) {
     let current = node || {};
     for (let i = 0; i < 10 && current.$ref; i++) {
@@ -148,7 +149,14 @@ OpenAPI document&hellip;</div></header>
         return obj[key];
       }, spec);
     }
-    return current;
+    if (!current.allOf) return current;
+    const merged = {type: "object", properties: {}, required: [],
+                    description: current.description};
+    current.allOf.map(resolve).forEach(function (part) {
+      Object.assign(merged.properties, part.properties || {});
+      merged.required = merged.required.concat(part.required || []);
+    });
+    return merged;
   }
 
   function refName(node) {

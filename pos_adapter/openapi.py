@@ -29,8 +29,12 @@ class ErrorCode:
 ERROR_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("malformed_scan", 400, "The scan is not a v1 payload (digits, one separator) or "
               "its card number fails the check digit; rescan or key it in again."),
-    ErrorCode("bad_request", 400, "The request is not usable as sent, e.g. the body is not "
-              "JSON or a mutating POST has no Idempotency-Key."),
+    ErrorCode("bad_request", 400, "The request is not usable as sent, e.g. the body is not a "
+              "JSON object."),
+    ErrorCode("idempotency_key_missing", 400, "A POST that changes points came without an "
+              "Idempotency-Key header."),
+    ErrorCode("idempotency_key_invalid", 400, "The Idempotency-Key is empty, not printable or "
+              "longer than 255 characters."),
     ErrorCode("unauthorized", 401, "Missing, unknown or revoked terminal key."),
     ErrorCode("checkout_expired", 401, "The checkout token is unknown, expired or belongs to "
               "another terminal; scan the card again."),
@@ -85,8 +89,9 @@ def _int(description: str, **extra: Any) -> Json:
 
 _MONEY = {
     "type": ["number", "string"],
-    "pattern": r"^[0-9]+(\.[0-9]{1,4})?$",
+    "pattern": r"^[0-9]+(\.[0-9]{1,2})?$",
     "minimum": 0,
+    "maximum": 10_000_000,
 }
 
 EXAMPLE_CARD = "7000000000000019"
@@ -158,19 +163,33 @@ def _schemas() -> Json:
             },
             ["id", "name", "cost_points", "available"],
         ),
-        "Order": _obj(
-            {
-                "id": _str("The till's order id; unique per store.", minLength=1, maxLength=100),
-                "total": {**_MONEY, "description": "Order total, a decimal number or string."},
-                "currency": _str("ISO 4217 currency code.", pattern="^[A-Z]{3}$"),
-            },
-            ["id", "total"],
-        ),
+        "Order": {
+            **_obj(
+                {
+                    "id": _str("The till's order id; unique per store.", minLength=1,
+                               maxLength=100),
+                    "total": {**_MONEY, "description": "Order total: a number or decimal "
+                                                       "string, at most 2 decimals."},
+                    "currency": _str("ISO 4217 currency code.", pattern="^[A-Z]{3}$"),
+                },
+                ["id"],
+                "The till's order; total and currency go together.",
+            ),
+            "dependentRequired": {"total": ["currency"], "currency": ["total"]},
+        },
+        "AccrualOrder": {
+            "allOf": [_ref("Order"), {"required": ["id", "total", "currency"]}],
+            "description": "An order with its total and currency (points are earned on it).",
+        },
         "RefundOrder": _obj(
             {
                 "id": _str("The order id given at accrual/redemption.", minLength=1,
                            maxLength=100),
-                "refund_total": {**_MONEY, "description": "Amount refunded on this order."},
+                "refund_total": {**_MONEY, "exclusiveMinimum": 0,
+                                 "description": "Amount refunded on this order (> 0)."},
+                "refund_id": _str("Tells two partial refunds of the same amount apart; "
+                                  "without it they count as one retried refund.",
+                                  minLength=1, maxLength=100),
             },
             ["id", "refund_total"],
         ),
@@ -207,8 +226,8 @@ def _schemas() -> Json:
         "Redemption": _obj(
             {
                 "id": _str("Redemption id, for capture and void."),
-                "status": _str("Where the redemption stands.",
-                               enum=["captured", "held", "voided"]),
+                "status": _str("held, captured, voided, or released (hold expired).",
+                               enum=["captured", "held", "voided", "released"]),
                 "points": _int("Points spent or held.", minimum=0),
                 "reward": {
                     **_obj({"id": _str("Reward id."), "name": _str("Reward name.")}, ["id"]),
@@ -230,7 +249,7 @@ def _schemas() -> Json:
                     "checkout": _str("Checkout token from identify."),
                     "card_number": _str("Bare card number (if the program allows it).",
                                         pattern="^[0-9]{16}$"),
-                    "order": _ref("Order"),
+                    "order": _ref("AccrualOrder"),
                 },
                 ["order"],
             ),
@@ -344,12 +363,12 @@ def _paths() -> Json:
             {"id": "mug", "name": "Branded mug", "cost_points": 1500, "available": False},
         ],
     }
-    redemption_errors = ("bad_request", "validation_error", "checkout_expired",
+    keyed = ("bad_request", "idempotency_key_missing", "idempotency_key_invalid",
+             "idempotency_key_reused", "idempotency_in_progress")
+    redemption_errors = (*keyed, "validation_error", "checkout_expired",
                          "insufficient_points", "limit_reached", "reward_unavailable",
-                         "idempotency_key_reused", "idempotency_in_progress", "card_revoked",
-                         "card_locked")
-    transition_errors = ("bad_request", "not_found", "validation_error",
-                         "idempotency_key_reused", "idempotency_in_progress")
+                         "card_revoked", "card_locked")
+    transition_errors = (*keyed, "not_found", "validation_error")
     return {
         f"{BASE_PATH}/identify": {
             "post": {
@@ -461,9 +480,8 @@ def _paths() -> Json:
                           "AccrualResponse",
                           {"accrual": {"id": "acr_51ZqT", "points": 18},
                            "balance": {"points": 1518, "held": 0}}),
-                    **_error_responses("bad_request", "validation_error", "checkout_expired",
-                                       "unknown_card", "card_revoked",
-                                       "idempotency_key_reused", "idempotency_in_progress"),
+                    **_error_responses(*keyed, "validation_error", "checkout_expired",
+                                       "unknown_card", "card_revoked"),
                 },
             }
         },
@@ -486,8 +504,7 @@ def _paths() -> Json:
                     **_ok(201, "What moved and the new balance.", "RefundResponse",
                           {"refund": {"id": "rfd_2Lm9c"},
                            "balance": {"points": 1509, "held": 0}}),
-                    **_error_responses("bad_request", "validation_error", "not_found",
-                                       "idempotency_key_reused", "idempotency_in_progress"),
+                    **_error_responses(*keyed, "validation_error", "not_found"),
                 },
             }
         },

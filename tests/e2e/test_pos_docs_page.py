@@ -86,6 +86,9 @@ def _check_docs_page(live_url: str, page: Any) -> None:
     assert redeem.locator('tr[data-field="redemption.status"]').count() == 1
     assert "Exactly one of: reward_id, points." in redeem.inner_text()
 
+    accrue = page.locator('section.op[data-path="/pos/v1/accruals"]')
+    assert "required" in accrue.locator('tr[data-field="order.currency"]').inner_text()
+
     page.click('#errors tr[data-code="idempotency_key_reused"] code')
     page.click('nav a[href="#errors"]')
     assert page.url.endswith("#errors")
