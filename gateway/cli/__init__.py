@@ -11,6 +11,13 @@ def register_commands(app: Flask) -> None:
     """Attach every command group to the app's CLI."""
     from gateway.cli.keys import keys_group
     from gateway.cli.members import members_group
+    from gateway.cli.pos_admin import (
+        holds_group,
+        idempotency_group,
+        points_group,
+        stores_group,
+        terminals_group,
+    )
     from gateway.cli.setup import demo_command, init_command, worker_command
 
     for command in (
@@ -19,6 +26,11 @@ def register_commands(app: Flask) -> None:
         worker_command,
         members_group,
         keys_group,
+        stores_group,
+        terminals_group,
+        points_group,
+        holds_group,
+        idempotency_group,
     ):
         app.cli.add_command(command)
 

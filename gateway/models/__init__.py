@@ -7,23 +7,43 @@ from gateway.models.enrollment import Enrollment
 from gateway.models.ledger import LedgerEntry
 from gateway.models.member import Account, Consent, Member
 from gateway.models.outbox import AuditEvent, OutboxEvent
+from gateway.models.pos import (
+    Accrual,
+    Checkout,
+    IdempotencyRecord,
+    Redemption,
+    Refund,
+    ScanFailure,
+    Store,
+    Terminal,
+    UsedCode,
+)
 from gateway.models.program import Program, ProgramImage, Reward, Tier
 
 __all__ = [
     "Account",
+    "Accrual",
     "AuditEvent",
     "Base",
     "Card",
+    "Checkout",
     "Consent",
     "CrmCardEvent",
     "CrmMember",
     "Enrollment",
+    "IdempotencyRecord",
     "LedgerEntry",
     "Member",
     "OutboxEvent",
     "Program",
     "ProgramImage",
+    "Redemption",
+    "Refund",
     "Reward",
+    "ScanFailure",
+    "Store",
+    "Terminal",
     "Tier",
+    "UsedCode",
     "WalletPass",
 ]

@@ -21,6 +21,8 @@ class LedgerEntry(Base):
     # accrual | redemption | hold | release | reversal | expiry | adjustment | import
     kind: Mapped[str] = mapped_column(String(20))
     points: Mapped[int]
+    # Change of the account's held points (hold +n, capture/release -n); sums to accounts.held.
+    held_change: Mapped[int] = mapped_column(default=0, server_default="0")
     # For positive rows: points of this bucket not yet spent (FIFO) and when they expire.
     remaining: Mapped[int] = mapped_column(default=0)
     expires_at: Mapped[datetime | None] = mapped_column(default=None)

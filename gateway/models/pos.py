@@ -1,10 +1,9 @@
-"""Point-of-sale tables: stores, terminals, checkouts, used codes, redemptions, accruals, refunds."""
+"""Point-of-sale tables: stores, terminals, checkouts, used codes, redemptions, accruals."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -177,6 +176,3 @@ class IdempotencyRecord(Base):
     response_body: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
-
-def _unused(_: Any) -> None:  # pragma: no cover - keeps Any import meaningful for type checkers
-    return None

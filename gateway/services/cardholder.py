@@ -1,0 +1,145 @@
+"""One indexed query for everything a till needs about a card: member, account, program, tier."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, and_, select
+from sqlalchemy.orm import Session
+
+from gateway.domain.errors import GatewayError
+from gateway.domain.points import TierRule
+from gateway.models.card import Card
+from gateway.models.member import Account, Member
+from gateway.models.program import Program, Tier
+
+
+@dataclass(frozen=True, slots=True)
+class Cardholder:
+    """A card with its member, points account and program policy, read in one statement."""
+
+    card_id: int
+    card_number: str
+    card_status: str
+    locked_until: datetime | None
+    member_id: int
+    crm_id: str
+    member_name: str
+    tier: str
+    member_discount: int
+    account_id: int
+    balance: int
+    held: int
+    lifetime_points: int
+    program_id: int
+    program_slug: str
+    totp_period: int
+    totp_digits: int
+    redemptions_enabled: bool
+    accrual_by_card_number: bool
+    points_per_unit: Decimal
+    validity_days: int
+    refund_returns_redeemed_points: bool
+    daily_redemption_limit: int | None
+    campaign_budget_points: int | None
+    tier_multiplier: Decimal | None
+    tier_discount: Decimal | None
+
+    @property
+    def display_name(self) -> str:
+        """First name and last initial: what a cashier may see."""
+        parts = self.member_name.split()
+        if not parts:
+            return "Member"
+        return parts[0] if len(parts) == 1 else f"{parts[0]} {parts[-1][0]}."
+
+    @property
+    def discount_percent(self) -> Decimal:
+        """The better of the member's own (CRM) discount and their tier's discount."""
+        return max(Decimal(self.member_discount), self.tier_discount or Decimal(0))
+
+    @property
+    def earn_multiplier(self) -> Decimal:
+        """The tier's earn multiplier (1 without a known tier)."""
+        return self.tier_multiplier if self.tier_multiplier is not None else Decimal(1)
+
+
+COLUMNS: tuple[Any, ...] = (
+    Card.id,
+    Card.number,
+    Card.status,
+    Card.locked_until,
+    Member.id,
+    Member.crm_id,
+    Member.name,
+    Member.tier,
+    Member.discount_percent,
+    Account.id,
+    Account.balance,
+    Account.held,
+    Account.lifetime_points,
+    Program.id,
+    Program.slug,
+    Program.totp_period_seconds,
+    Program.totp_digits,
+    Program.redemptions_enabled,
+    Program.accrual_by_card_number,
+    Program.points_per_currency_unit,
+    Program.points_validity_days,
+    Program.refund_returns_redeemed_points,
+    Program.daily_redemption_limit,
+    Program.campaign_budget_points,
+    Tier.earn_multiplier,
+    Tier.discount_percent,
+)
+WIDTH = len(COLUMNS)
+
+
+def cardholder_query(*extra: Any) -> Select[Any]:
+    """SELECT of the cardholder columns (plus `extra`) joined from cards."""
+    return (
+        select(*COLUMNS, *extra)
+        .select_from(Card)
+        .join(Member, Member.id == Card.member_id)
+        .join(Account, Account.member_id == Member.id)
+        .join(Program, Program.id == Card.program_id)
+        .outerjoin(Tier, and_(Tier.program_id == Program.id, Tier.name == Member.tier))
+    )
+
+
+def from_row(row: Any) -> Cardholder:
+    """Build a Cardholder from the first WIDTH columns of a row."""
+    return Cardholder(*tuple(row)[:WIDTH])
+
+
+def by_number(session: Session, program_id: int, number: str) -> Cardholder | None:
+    """The cardholder of a card number (or the CRM's legacy number) in a program."""
+    row = session.execute(
+        cardholder_query().where(Card.program_id == program_id, Card.number == number)
+    ).first()
+    if row is None:
+        row = session.execute(
+            cardholder_query().where(Card.program_id == program_id, Card.legacy_number == number)
+        ).first()
+    return from_row(row) if row is not None else None
+
+
+def by_account(session: Session, account_id: int) -> Cardholder:
+    """The cardholder owning an account."""
+    row = session.execute(cardholder_query().where(Account.id == account_id)).first()
+    if row is None:
+        raise GatewayError("not_found", "account not found", 404)
+    return from_row(row)
+
+
+def tier_rules(session: Session, program_id: int) -> list[TierRule]:
+    """The program's tiers as pure rules."""
+    rows = session.execute(
+        select(Tier.name, Tier.threshold, Tier.earn_multiplier, Tier.discount_percent).where(
+            Tier.program_id == program_id
+        )
+    ).all()
+    return [TierRule(row[0], row[1], row[2], row[3]) for row in rows]

@@ -1,0 +1,115 @@
+"""Stores and terminals: create, revoke, list, and authenticate a till by its bearer key."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from gateway.domain.errors import GatewayError, not_found
+from gateway.models.base import utcnow
+from gateway.models.pos import Store, Terminal
+from gateway.services.outbox import audit
+from gateway.services.programs import find_program
+
+KEY_PREFIX = "gwt_"
+PREFIX_LENGTH = 12  # "gwt_" + 8 characters: enough for an operator to name a key
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalContext:
+    """The authenticated till: its id, its store and the store's program."""
+
+    terminal_id: int
+    store_id: int
+    store_code: str
+    program_id: int
+    locked_until: datetime | None
+
+    @property
+    def actor(self) -> str:
+        """How the audit trail names this till."""
+        return f"terminal:{self.terminal_id}"
+
+
+def hash_key(key: str) -> str:
+    """SHA-256 hex of a terminal key (keys are high-entropy, so no slow hash is needed)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_key() -> str:
+    """A fresh terminal key with a recognisable prefix."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def create_store(session: Session, code: str, name: str, program_slug: str) -> Store:
+    """A new store of a program (commits)."""
+    program = find_program(session, program_slug)
+    if program is None:
+        raise not_found(f"program {program_slug!r}")
+    if session.scalar(select(Store.id).where(Store.code == code)) is not None:
+        raise GatewayError("conflict", f"store {code!r} already exists", 409)
+    store = Store(program_id=program.id, code=code, name=name or code)
+    session.add(store)
+    session.flush()
+    audit(session, "operator", "store.created", f"store:{code}", program=program_slug)
+    session.commit()
+    return store
+
+
+def create_terminal(session: Session, store_code: str, name: str = "") -> tuple[Terminal, str]:
+    """A new terminal of a store and its key; the key is returned once and only its hash kept."""
+    store = session.scalar(select(Store).where(Store.code == store_code))
+    if store is None:
+        raise not_found(f"store {store_code!r}")
+    key = new_key()
+    terminal = Terminal(
+        store_id=store.id, name=name, key_prefix=key[:PREFIX_LENGTH], key_hash=hash_key(key)
+    )
+    session.add(terminal)
+    session.flush()
+    audit(session, "operator", "terminal.created", f"terminal:{terminal.id}", store=store_code)
+    session.commit()
+    return terminal, key
+
+
+def revoke_terminal(session: Session, id_or_prefix: str) -> Terminal:
+    """Revoke a terminal by id or key prefix; its key stops working at once."""
+    conditions = [Terminal.key_prefix == id_or_prefix]
+    if id_or_prefix.isdigit():
+        conditions.append(Terminal.id == int(id_or_prefix))
+    matches = list(session.scalars(select(Terminal).where(or_(*conditions))))
+    if not matches:
+        raise not_found(f"terminal {id_or_prefix!r}")
+    if len(matches) > 1:
+        raise GatewayError("ambiguous", f"{id_or_prefix!r} names several terminals", 409)
+    terminal = matches[0]
+    if terminal.revoked_at is None:
+        terminal.revoked_at = utcnow()
+        audit(session, "operator", "terminal.revoked", f"terminal:{terminal.id}")
+    session.commit()
+    return terminal
+
+
+def list_terminals(session: Session) -> list[tuple[Terminal, Store]]:
+    """Every terminal with its store, oldest first."""
+    rows = session.execute(
+        select(Terminal, Store).join(Store, Store.id == Terminal.store_id).order_by(Terminal.id)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def authenticate(session: Session, key: str) -> TerminalContext | None:
+    """The live terminal holding this key, in one indexed lookup; None otherwise."""
+    row = session.execute(
+        select(Terminal.id, Terminal.store_id, Store.code, Store.program_id, Terminal.locked_until)
+        .join(Store, Store.id == Terminal.store_id)
+        .where(Terminal.key_hash == hash_key(key), Terminal.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    return TerminalContext(row[0], row[1], row[2], row[3], row[4])

@@ -1,0 +1,118 @@
+"""POS protocol v1 at /pos/v1: thin handlers over the POS services (see pos-api.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from gateway.api.json_body import json_object
+from gateway.domain import pos_requests
+from gateway.runtime import request_session, runtime
+from gateway.services import accruals, card_status, identify, redemptions, refunds
+from gateway.services.idempotency import (
+    PosAnswer,
+    StoredAnswer,
+    begin,
+    check_key,
+    fingerprint,
+    run,
+)
+from gateway.services.pos_settings import pos_settings
+from pos_adapter.auth import current_terminal, require_terminal
+
+bp = Blueprint("pos", __name__, url_prefix="/pos/v1")
+bp.before_request(require_terminal)
+
+Work = Callable[[], PosAnswer]
+
+
+def _response(answer: StoredAnswer, *, replayed: bool = False) -> Response:
+    response = Response(answer.body, status=answer.status, mimetype="application/json")
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _keyed(work: Work, *, key_required: bool = True) -> Response:
+    """Run a mutating call under its Idempotency-Key (optional for identify)."""
+    session = request_session()
+    header = request.headers.get("Idempotency-Key")
+    ticket = None
+    if key_required or header is not None:
+        key = check_key(header)
+        outcome = begin(
+            session,
+            current_terminal().terminal_id,
+            key,
+            fingerprint(request.method, request.path, request.get_data()),
+            pos_settings(runtime()).idempotency_stale,
+        )
+        if isinstance(outcome, StoredAnswer):
+            return _response(outcome, replayed=True)
+        ticket = outcome
+    return _response(run(session, ticket, work))
+
+
+def _body() -> dict[str, Any]:
+    return json_object()
+
+
+@bp.post("/identify")
+def identify_card() -> Response:
+    """Scan -> checkout, member, balance and rewards."""
+    scan = pos_requests.scan_text(_body())
+    return _keyed(
+        lambda: identify.identify(request_session(), runtime(), current_terminal(), scan),
+        key_required=False,
+    )
+
+
+@bp.post("/redemptions")
+def create_redemption() -> Response:
+    """Spend a reward or points (or hold them with capture: false)."""
+    check_key(request.headers.get("Idempotency-Key"))
+    parsed = pos_requests.redemption_request(_body())
+    return _keyed(
+        lambda: redemptions.redeem(request_session(), runtime(), current_terminal(), parsed)
+    )
+
+
+@bp.post("/redemptions/<redemption_id>/capture")
+def capture_redemption(redemption_id: str) -> Response:
+    """Held -> captured."""
+    return _keyed(
+        lambda: redemptions.capture(request_session(), current_terminal(), redemption_id)
+    )
+
+
+@bp.post("/redemptions/<redemption_id>/void")
+def void_redemption(redemption_id: str) -> Response:
+    """Held or captured -> voided; points return once."""
+    return _keyed(lambda: redemptions.void(request_session(), current_terminal(), redemption_id))
+
+
+@bp.post("/accruals")
+def create_accrual() -> Response:
+    """Earn points for an order."""
+    check_key(request.headers.get("Idempotency-Key"))
+    parsed = pos_requests.accrual_request(_body())
+    return _keyed(lambda: accruals.accrue(request_session(), current_terminal(), parsed))
+
+
+@bp.post("/refunds")
+def create_refund() -> Response:
+    """Refund (part of) an order."""
+    check_key(request.headers.get("Idempotency-Key"))
+    parsed = pos_requests.refund_request(_body())
+    return _keyed(lambda: refunds.refund(request_session(), current_terminal(), parsed))
+
+
+@bp.get("/cards/<number>")
+def get_card(number: str) -> Response:
+    """Card status, tier and balance."""
+    session = request_session()
+    return _response(
+        run(session, None, lambda: card_status.card_status(session, current_terminal(), number))
+    )
