@@ -15,7 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from gateway.cli.pos_simulate import pos_group
 from pos_adapter.client import Order, PosClient, PosConnectionError, PosError
 from tests.fakes.smtp_server import free_port
 
@@ -425,3 +427,35 @@ def test_non_json_error_page_maps_to_http_error(pos: PosClient, gateway: FakeGat
         pos.card(CARD)
     assert (caught.value.code, caught.value.status) == ("http_error", 418)
     assert "Bad gateway" in caught.value.message
+
+
+# --- the till simulator drives the same client ---------------------------------------------
+
+
+def test_simulator_identifies_redeems_accrues_and_shows_the_balance(gateway: FakeGateway):
+    args = ["simulate", "--url", gateway.url, "--key", KEY, "--scan", f"{CARD}-12345678"]
+    result = CliRunner().invoke(pos_group, [*args, "--reward", "coffee", "--order-total", "20"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"identify  card {CARD} (google, active) - Ana L., tier Gold")
+    assert any(line.startswith("redeem    rdm_1/x captured: 500 points (reward coffee)")
+               for line in lines)
+    assert any(line.startswith("accrue    order sim-") and "+20 points" in line for line in lines)
+    assert lines[-1] == "balance   1520 points (0 held, 1520 available)"
+    redemption = next(seen for seen in gateway.seen if seen.path == "/pos/v1/redemptions")
+    accrual = next(seen for seen in gateway.seen if seen.path == "/pos/v1/accruals")
+    assert redemption.body["order"]["id"] == accrual.body["order"]["id"]
+    assert accrual.body["checkout"] == "chk_1"
+
+    held = CliRunner().invoke(pos_group, [*args, "--points", "100", "--hold", "--json"])
+    assert held.exit_code == 0, held.output
+    report = json.loads(held.output)
+    assert report["redeem"]["redemption"]["status"] == "held"
+    assert report["capture"]["redemption"]["status"] == "captured"
+    assert report["card"]["balance"] == {"points": 1420 + 12, "held": 0}
+
+    both = CliRunner().invoke(pos_group, [*args, "--points", "1", "--reward", "coffee"])
+    assert both.exit_code == 2 and "not both" in both.output
+    refused = CliRunner().invoke(pos_group, [*args[:4], "wrong", *args[5:]])
+    assert refused.exit_code == 1
+    assert "identify failed: unauthorized (HTTP 401)" in refused.output
