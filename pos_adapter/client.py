@@ -148,13 +148,14 @@ class Identification:
 
 @dataclass(frozen=True, slots=True)
 class Redemption:
-    """A redemption: `status` is held, captured, voided or released."""
+    """A redemption: `status` is held, captured, voided or released; `discount` is
+    {"percent": n} when a discount reward asks the till to take money off."""
 
     id: str
     status: str
     points: int
     reward: Json | None = None
-    discount: Any = None
+    discount: Json | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -532,14 +533,14 @@ def _member(data: Json) -> Member:
 
 def _redemption_result(data: Json) -> RedemptionResult:
     redemption = _obj(data, "redemption")
-    reward = redemption.get("reward")
+    reward, discount = redemption.get("reward"), redemption.get("discount")
     return RedemptionResult(
         redemption=Redemption(
             id=_str(redemption, "id"),
             status=_str(redemption, "status"),
             points=int(_get(redemption, "points")),
             reward=reward if isinstance(reward, dict) else None,
-            discount=redemption.get("discount"),
+            discount=discount if isinstance(discount, dict) else None,
         ),
         balance=_balance(data),
         raw=data,

@@ -29,8 +29,8 @@ class ErrorCode:
 ERROR_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("malformed_scan", 400, "The scan is not a v1 payload (digits, one separator) or "
               "its card number fails the check digit; rescan or key it in again."),
-    ErrorCode("bad_request", 400, "The request is not usable as sent, e.g. the body is not a "
-              "JSON object."),
+    ErrorCode("invalid_json", 400, "The body is not a JSON object."),
+    ErrorCode("bad_request", 400, "The HTTP request itself is malformed."),
     ErrorCode("idempotency_key_missing", 400, "A POST that changes points came without an "
               "Idempotency-Key header."),
     ErrorCode("idempotency_key_invalid", 400, "The Idempotency-Key is empty, not printable or "
@@ -47,6 +47,9 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("limit_reached", 409, "A per-member daily limit or the campaign budget is used up."),
     ErrorCode("reward_unavailable", 409, "The reward is switched off (kill switch), out of "
               "stock, or not for this member's tier."),
+    ErrorCode("redemption_voided", 409, "The redemption was voided; it cannot be captured."),
+    ErrorCode("hold_expired", 409, "The hold outlived its TTL and its points went back; "
+              "redeem again."),
     ErrorCode("idempotency_in_progress", 409, "A request with the same Idempotency-Key is still "
               "running; retry with the same key after a short pause."),
     ErrorCode("card_revoked", 410, "The card was revoked; it cannot be used any more."),
@@ -56,6 +59,7 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
               "attempts are counted and lock the card."),
     ErrorCode("idempotency_key_reused", 422, "The Idempotency-Key was already used with a "
               "different body; use a new key for a new operation."),
+    ErrorCode("payload_too_large", 413, "The body is larger than 16 KiB."),
     ErrorCode("card_locked", 423, "Too many failed codes: the card is locked for scanning for a "
               "while."),
     ErrorCode("rate_limited", 429, "Too many requests; wait for Retry-After seconds."),
@@ -142,7 +146,10 @@ def _schemas() -> Json:
                 "number": _str("Public card number: 16 digits, Luhn check digit.",
                                pattern="^[0-9]{16}$"),
                 "wallet": _str("The wallet whose pass was scanned.", enum=["apple", "google"]),
-                "status": _str("Card status, e.g. active, locked or revoked."),
+                "status": _str("Card status: active or revoked."),
+                "locked_until": {"type": ["string", "null"], "format": "date-time",
+                                 "description": "Set while scanning is locked after too many "
+                                                "wrong codes (card lookup only)."},
             },
             ["number", "status"],
         ),
@@ -150,8 +157,10 @@ def _schemas() -> Json:
             {
                 "display_name": _str("First name and last initial; no other personal data."),
                 "tier": _str("Tier name."),
+                "discount_percent": {"type": "number", "minimum": 0,
+                                     "description": "The member's discount (identify only)."},
             },
-            ["display_name", "tier"],
+            ["tier"],
         ),
         "RewardOffer": _obj(
             {
@@ -234,8 +243,12 @@ def _schemas() -> Json:
                     "description": "The redeemed reward, when redeemed by reward_id.",
                 },
                 "discount": {
-                    "description": "Discount the till should apply (tier or reward discount).",
+                    **_obj({"percent": {"type": "number", "minimum": 0, "maximum": 100}},
+                           ["percent"]),
+                    "description": "Discount the till applies for a discount reward.",
                 },
+                "hold_expires_at": _str("When an uncaptured hold returns by itself.",
+                                        format="date-time"),
             },
             ["id", "status", "points"],
         ),
@@ -256,24 +269,40 @@ def _schemas() -> Json:
             "oneOf": [{"required": ["checkout"]}, {"required": ["card_number"]}],
         },
         "Accrual": _obj(
-            {"id": _str("Accrual id."), "points": _int("Points earned.", minimum=0)},
+            {
+                "id": _str("Accrual id."),
+                "points": _int("Points earned.", minimum=0),
+                "order_id": _str("The order accrued."),
+            },
             ["id", "points"],
         ),
         "AccrualResponse": _obj(
-            {"accrual": _ref("Accrual"), "balance": _ref("Balance")},
+            {
+                "accrual": _ref("Accrual"),
+                "balance": _ref("Balance"),
+                "member": _obj({"tier": _str("Tier after this accrual (it may go up).")}),
+            },
             ["accrual", "balance"],
         ),
         "RefundRequest": _obj({"order": _ref("RefundOrder")}, ["order"]),
         "RefundResponse": _obj(
             {
-                "refund": {
-                    **_obj({"id": _str("Refund id.")}),
-                    "description": "What moved: accrued points reversed, redeemed points "
-                                   "returned.",
-                },
+                "refund": _obj(
+                    {
+                        "id": _str("Refund id."),
+                        "order_id": _str("The refunded order."),
+                        "refund_total": _str("The amount refunded, as a decimal string."),
+                        "points_reversed": _int("Accrued points taken back.", minimum=0),
+                        "points_unrecovered": _int("Accrued points that could not be taken "
+                                                   "back (already spent).", minimum=0),
+                        "points_returned": _int("Redeemed points given back.", minimum=0),
+                    },
+                    ["id", "points_reversed", "points_returned"],
+                    "What moved.",
+                ),
                 "balance": _ref("Balance"),
             },
-            ["balance"],
+            ["refund", "balance"],
         ),
         "CardResponse": _obj(
             {"card": _ref("Card"), "member": _ref("Member"), "balance": _ref("Balance")},
@@ -352,10 +381,17 @@ def _redemption_example(status: str) -> Json:
 
 def _paths() -> Json:
     order = {"id": "A-1042", "total": "12.50", "currency": "EUR"}
+    accrual_example = {"accrual": {"id": "acr_51ZqT", "points": 18, "order_id": "A-1042"},
+                       "balance": {"points": 1518, "held": 0}, "member": {"tier": "Gold"}}
+    refund_example = {
+        "refund": {"id": "rfd_2Lm9c", "order_id": "A-1042", "refund_total": "6.25",
+                   "points_reversed": 9, "points_unrecovered": 0, "points_returned": 0},
+        "balance": {"points": 1509, "held": 0},
+    }
     identify_example = {
         "checkout": {"token": EXAMPLE_CHECKOUT, "expires_at": "2026-01-15T10:05:00Z"},
         "card": {"number": EXAMPLE_CARD, "wallet": "apple", "status": "active"},
-        "member": {"display_name": "Ana L.", "tier": "Gold"},
+        "member": {"display_name": "Ana L.", "tier": "Gold", "discount_percent": 10},
         "balance": EXAMPLE_BALANCE,
         "rewards": [
             {"id": "pastry", "name": "Pastry", "cost_points": 300, "available": True},
@@ -363,12 +399,12 @@ def _paths() -> Json:
             {"id": "mug", "name": "Branded mug", "cost_points": 1500, "available": False},
         ],
     }
-    keyed = ("bad_request", "idempotency_key_missing", "idempotency_key_invalid",
-             "idempotency_key_reused", "idempotency_in_progress")
+    keyed = ("invalid_json", "payload_too_large", "idempotency_key_missing",
+             "idempotency_key_invalid", "idempotency_key_reused", "idempotency_in_progress")
     redemption_errors = (*keyed, "validation_error", "checkout_expired",
                          "insufficient_points", "limit_reached", "reward_unavailable",
-                         "card_revoked", "card_locked")
-    transition_errors = (*keyed, "not_found", "validation_error")
+                         "not_found", "card_revoked")
+    transition_errors = (*keyed, "not_found")
     return {
         f"{BASE_PATH}/identify": {
             "post": {
@@ -390,9 +426,11 @@ def _paths() -> Json:
                 "responses": {
                     **_ok(200, "The checkout, card, member, balance and rewards.",
                           "IdentifyResponse", identify_example),
-                    **_error_responses("malformed_scan", "bad_request", "validation_error",
-                                       "unknown_card", "code_rejected", "code_already_used",
-                                       "card_locked", "card_revoked"),
+                    **_error_responses("malformed_scan", "invalid_json", "payload_too_large",
+                                       "idempotency_key_invalid", "idempotency_key_reused",
+                                       "idempotency_in_progress", "unknown_card",
+                                       "code_rejected", "code_already_used", "card_locked",
+                                       "card_revoked"),
                 },
             }
         },
@@ -436,7 +474,8 @@ def _paths() -> Json:
                 "responses": {
                     **_ok(200, "The captured redemption.", "RedemptionResponse",
                           _redemption_example("captured")),
-                    **_error_responses(*transition_errors),
+                    **_error_responses(*transition_errors, "redemption_voided",
+                                       "hold_expired"),
                 },
             }
         },
@@ -474,12 +513,9 @@ def _paths() -> Json:
                 ),
                 "responses": {
                     **_ok(201, "The accrual and the new balance.", "AccrualResponse",
-                          {"accrual": {"id": "acr_51ZqT", "points": 18},
-                           "balance": {"points": 1518, "held": 0}}),
+                          accrual_example),
                     **_ok(200, "This store's order id was already accrued: the first accrual.",
-                          "AccrualResponse",
-                          {"accrual": {"id": "acr_51ZqT", "points": 18},
-                           "balance": {"points": 1518, "held": 0}}),
+                          "AccrualResponse", accrual_example),
                     **_error_responses(*keyed, "validation_error", "checkout_expired",
                                        "unknown_card", "card_revoked"),
                 },
@@ -502,8 +538,9 @@ def _paths() -> Json:
                 ),
                 "responses": {
                     **_ok(201, "What moved and the new balance.", "RefundResponse",
-                          {"refund": {"id": "rfd_2Lm9c"},
-                           "balance": {"points": 1509, "held": 0}}),
+                          refund_example),
+                    **_ok(200, "The same refund again (a retry): its first result.",
+                          "RefundResponse", refund_example),
                     **_error_responses(*keyed, "validation_error", "not_found"),
                 },
             }
@@ -523,10 +560,11 @@ def _paths() -> Json:
                 }],
                 "responses": {
                     **_ok(200, "Card status and balance.", "CardResponse",
-                          {"card": {"number": EXAMPLE_CARD, "status": "active"},
+                          {"card": {"number": EXAMPLE_CARD, "status": "active",
+                                    "locked_until": None},
                            "member": {"display_name": "Ana L.", "tier": "Gold"},
                            "balance": EXAMPLE_BALANCE}),
-                    **_error_responses("malformed_scan", "unknown_card", "card_revoked"),
+                    **_error_responses("malformed_scan", "unknown_card"),
                 },
             }
         },

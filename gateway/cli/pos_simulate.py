@@ -56,7 +56,8 @@ def _show_identify(found: Identification) -> None:
 def _show_redemption(step: str, result: RedemptionResult) -> None:
     redemption = result.redemption
     what = f"reward {redemption.reward.get('id')}" if redemption.reward else "points"
-    extra = f", discount {redemption.discount}" if redemption.discount not in (None, 0) else ""
+    percent = (redemption.discount or {}).get("percent")
+    extra = f", discount {percent}%" if percent else ""
     click.echo(f"{step:<9} {redemption.id} {redemption.status}: {redemption.points} points "
                f"({what}{extra}) - balance {_balance(result.balance)}")
 

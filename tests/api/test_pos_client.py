@@ -1,8 +1,10 @@
 """The POS client SDK: typed results, PosError mapping, and retries that reuse the
-Idempotency-Key, against a small fake gateway that follows pos-api.md and injects faults."""
+Idempotency-Key; against a small fake gateway that follows pos-api.md and injects every fault,
+then against the real gateway on a local port behind a proxy that loses the first answer."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import threading
@@ -16,9 +18,18 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from flask import Flask
+from sqlalchemy import func, select
 
 from gateway.cli.pos_simulate import pos_group
+from gateway.models.ledger import LedgerEntry
+from gateway.models.member import Account
+from gateway.models.pos import Redemption
+from gateway.runtime import runtime
+from gateway.services.terminals import create_store, create_terminal
 from pos_adapter.client import Order, PosClient, PosConnectionError, PosError
+from tests.browser import served
+from tests.factories import EnrolledMember, demo_program, enroll_member
 from tests.fakes.smtp_server import free_port
 
 KEY = "term_test_key"
@@ -459,3 +470,199 @@ def test_simulator_identifies_redeems_accrues_and_shows_the_balance(gateway: Fak
     refused = CliRunner().invoke(pos_group, [*args[:4], "wrong", *args[5:]])
     assert refused.exit_code == 1
     assert "identify failed: unauthorized (HTTP 401)" in refused.output
+
+
+# --- the real gateway, on a real port, behind a proxy that loses answers --------------------
+
+
+@dataclass
+class Proxy:
+    """Forwards to the gateway; a fault "lose" forwards, then hangs up without the answer
+    (the gateway did the work, the till never heard), "fail" answers 500 without forwarding."""
+
+    upstream_port: int
+    faults: list[str] = field(default_factory=list)
+    log: list[tuple[str, str, str | None, int | None, str | None]] = field(default_factory=list)
+    url: str = ""
+
+    def keys(self, path_part: str) -> list[str | None]:
+        return [key for _, path, key, _, _ in self.log if path_part in path]
+
+
+def _proxy_handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+        def _any(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            key = self.headers.get("Idempotency-Key")
+            fault = proxy.faults.pop(0) if proxy.faults else None
+            if fault == "fail":
+                proxy.log.append((self.command, self.path, key, None, None))
+                data = b'{"error": {"code": "internal_error", "message": "proxy"}}'
+                self.send_response(500)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
+            upstream = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=10)
+            try:
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+                upstream.request(self.command, self.path, body=body, headers=headers)
+                answer = upstream.getresponse()
+                data = answer.read()
+            finally:
+                upstream.close()
+            replayed = answer.getheader("Idempotent-Replayed")
+            proxy.log.append((self.command, self.path, key, answer.status, replayed))
+            if fault == "lose":
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.send_response(answer.status)
+            for name, value in answer.getheaders():
+                if name.lower() not in ("connection", "transfer-encoding", "server", "date"):
+                    self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = _any
+
+    return Handler
+
+
+@dataclass
+class LiveGateway:
+    """The app on a port, a terminal key, a member with both passes, and the proxy."""
+
+    app: Flask
+    key: str
+    member: EnrolledMember
+    proxy: Proxy
+
+    def client(self, **options: Any) -> PosClient:
+        options.setdefault("backoff", 0.01)
+        return PosClient(self.proxy.url, self.key, **options)
+
+    def count(self, query: Any) -> int:
+        with runtime(self.app).sessions() as session:
+            return int(session.scalar(query) or 0)
+
+
+@pytest.fixture
+def live(app: Flask) -> Iterator[LiveGateway]:
+    demo_program(app)
+    member = enroll_member(app, balance=2000, tier="Gold")
+    with app.app_context(), runtime(app).sessions() as session:
+        create_store(session, "S1", "Main street", "demo")
+        _, key = create_terminal(session, "S1", "till 1")
+    port = free_port()
+    with served(app, port):
+        proxy = Proxy(port)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _proxy_handler(proxy))
+        server.daemon_threads = True
+        proxy.url = f"http://127.0.0.1:{server.server_address[1]}"
+        thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+        thread.start()
+        try:
+            yield LiveGateway(app, key, member, proxy)
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+
+
+def test_lost_answer_is_retried_with_the_same_key_and_has_one_effect(live: LiveGateway):
+    with live.client() as pos:
+        found = pos.identify(live.member.apple_scan())
+        assert found.card.wallet == "apple" and found.balance.points == 2000
+        assert {reward.id for reward in found.rewards} >= {"coffee", "pastry", "mug"}
+
+        live.proxy.faults = ["lose"]
+        order = Order("T-1", Decimal("12.50"), "EUR")
+        redeemed = pos.redeem(found.checkout.token, reward_id="coffee", order=order)
+        assert redeemed.redemption.status == "captured" and redeemed.redemption.points == 500
+        assert redeemed.balance.points == 1500
+        attempts = [entry for entry in live.proxy.log if entry[1] == "/pos/v1/redemptions"]
+        assert [(status, replayed) for *_, status, replayed in attempts] == [
+            (201, None), (201, "true")
+        ]
+        assert len(set(live.proxy.keys("/pos/v1/redemptions"))) == 1
+
+        live.proxy.faults = ["fail", "lose"]
+        accrued = pos.accrue(order, checkout=found.checkout.token)
+        assert not accrued.repeated and accrued.accrual.points > 0
+        assert [status for _, path, *_, status, _ in live.proxy.log if "accruals" in path] == [
+            None, 201, 201
+        ]
+        assert len(set(live.proxy.keys("/pos/v1/accruals"))) == 1
+        again = pos.accrue(order, card_number=found.card.number)
+        assert again.repeated and again.accrual == accrued.accrual
+
+        card = pos.card(found.card.number)
+        assert card.balance == accrued.balance
+
+    account = select(Account.balance).where(Account.id == live.member.account_id)
+    ledger = select(func.sum(LedgerEntry.points)).where(
+        LedgerEntry.account_id == live.member.account_id
+    )
+    assert live.count(select(func.count()).select_from(Redemption)) == 1
+    assert live.count(account) == live.count(ledger) == 1500 + accrued.accrual.points
+
+
+def test_two_phase_hold_capture_void_and_refund(live: LiveGateway):
+    with live.client() as pos:
+        found = pos.identify(live.member.apple_scan())
+        held = pos.redeem(found.checkout.token, points=300, capture=False,
+                          order=Order("T-2"))
+        assert held.redemption.status == "held"
+        assert (held.balance.points, held.balance.held) == (2000, 300)
+        live.proxy.faults = ["lose"]
+        captured = pos.capture(held.redemption.id)
+        assert captured.redemption.status == "captured" and captured.balance.points == 1700
+        voided = pos.void(held.redemption.id)
+        assert voided.redemption.status == "voided" and voided.balance.points == 2000
+        with pytest.raises(PosError) as caught:
+            pos.capture(held.redemption.id)
+        assert (caught.value.code, caught.value.status) == ("redemption_voided", 409)
+
+        pos.accrue(Order("T-3", "40.00", "EUR"), card_number=found.card.number)
+        refunded = pos.refund("T-3", "20.00")
+        assert refunded.refund["points_reversed"] > 0
+        repeat = pos.refund("T-3", Decimal("20.00"))
+        assert repeat.refund["id"] == refunded.refund["id"]
+        assert repeat.balance == refunded.balance
+
+
+def test_gateway_errors_map_to_pos_errors(live: LiveGateway):
+    def code_of(call: Any) -> tuple[str, int]:
+        with pytest.raises(PosError) as caught:
+            call()
+        assert caught.value.message
+        return caught.value.code, caught.value.status
+
+    scan = live.member.apple_scan()
+    with live.client() as pos:
+        assert code_of(lambda: pos.identify("not a scan")) == ("malformed_scan", 400)
+        found = pos.identify(scan)
+        other = PosClient(live.proxy.url, "gwt_unknown", backoff=0)
+        with other:
+            assert code_of(lambda: other.identify(scan)) == ("unauthorized", 401)
+        assert code_of(lambda: pos.redeem("co_nope", points=5)) == ("checkout_expired", 401)
+        token = found.checkout.token
+        assert code_of(lambda: pos.redeem(token, points=5000)) == ("insufficient_points", 409)
+        assert code_of(lambda: pos.redeem(token, reward_id="yacht")) == ("not_found", 404)
+        pos.redeem(token, points=10, idempotency_key="same-key")
+        assert code_of(lambda: pos.redeem(token, points=11, idempotency_key="same-key")) == (
+            "idempotency_key_reused", 422
+        )
+        assert code_of(lambda: pos.refund("never-sold", "1.00")) == ("not_found", 404)
+        assert code_of(lambda: pos.card("1234567812345678")) == ("malformed_scan", 400)
+        with pytest.raises(PosError) as caught:
+            pos.accrue(Order("T-4", "-1", "EUR"), card_number=found.card.number)
+        assert (caught.value.code, caught.value.field) == ("validation_error", "order.total")
+    assert len(live.proxy.log) == 11, "one attempt per call: contract errors are not retried"

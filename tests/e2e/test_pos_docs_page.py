@@ -3,13 +3,10 @@ from /pos/v1/openapi.json, without a single request leaving the gateway."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import pytest
 from flask import Flask
 
-from pos_adapter.docs import bp as docs_bp
 from pos_adapter.openapi import openapi_document
 from tests.browser import chromium_page, served
 from tests.fakes.smtp_server import free_port
@@ -23,15 +20,6 @@ CONTRACT_OPERATIONS = [
     ("POST", "/pos/v1/refunds"),
     ("GET", "/pos/v1/cards/{number}"),
 ]
-
-
-@pytest.fixture
-def app(make_app: Callable[..., Flask]) -> Flask:
-    """The gateway, with the docs blueprint whether or not the POS package registered it yet."""
-    app = make_app()
-    if "pos_docs" not in app.blueprints:
-        app.register_blueprint(docs_bp)
-    return app
 
 
 def test_docs_page_renders_endpoints_fields_and_error_codes(app: Flask) -> None:
