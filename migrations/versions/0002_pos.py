@@ -11,8 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import gateway.models.base  # noqa: F401  (custom column types)
-
+import gateway.models.base
 
 revision = "0002_pos"
 down_revision = '0001_core_tables'

@@ -3,9 +3,9 @@
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from gateway.models.card import Card, WalletPass
+from gateway.models.card import Card
 from gateway.models.outbox import AuditEvent, OutboxEvent
 from gateway.models.program import Program, Reward
 from gateway.runtime import runtime
@@ -63,7 +63,8 @@ def test_apple_code_is_accepted_once_advances_the_counter_and_writes_pass_change
     assert after.code_counter == before.code_counter + 1
     assert after.update_tag == before.update_tag + 1
     with runtime(app).sessions() as session:
-        events = list(session.scalars(select(OutboxEvent).where(OutboxEvent.kind == "pass.changed")))
+        query = select(OutboxEvent).where(OutboxEvent.kind == "pass.changed")
+        events = list(session.scalars(query))
     assert [e.payload for e in events] == [
         {"pass_id": after.id, "serial": after.serial, "reason": "code_used"}
     ]
@@ -176,7 +177,7 @@ def test_revoked_card_is_gone(app, till):
     member = enroll_member(app)
     with runtime(app).sessions() as session:
         session.execute(
-            Card.__table__.update().where(Card.number == member.card_number).values(status="revoked")
+            update(Card).where(Card.number == member.card_number).values(status="revoked")
         )
         session.commit()
     response = till.identify(member.google_scan())
@@ -191,7 +192,7 @@ def test_revoked_card_is_gone(app, till):
         "garbage",
         "x" * 5000,
         "7000000000000001-1234567٣",
-        "７０００-12345678",
+        "\uff17\uff10\uff10\uff10-12345678",
         "7000000000000002-12345678",  # bad check digit
         "7000000000000001",
         "7000000000000001-12",

@@ -63,7 +63,7 @@ def test_luhn():
         wrong = number[:position] + str((int(number[position]) + 1) % 10) + number[position + 1:]
         assert not is_valid_card_number(wrong)  # any single-digit typo is caught
     assert not is_valid_card_number(number[:-1])
-    assert not is_valid_card_number("７" * 16)
+    assert not is_valid_card_number("\uff17" * 16)
 
 
 def _number():
@@ -92,7 +92,7 @@ def test_parse_scan_round_trip_and_scanner_line_endings():
         _number() + "-12-345678",
         _number()[:-1] + "0-12345678" if _number()[-1] != "0" else _number()[:-1] + "1-12345678",
         "٣" * 16 + "-12345678",
-        _number() + "-１２３４５６７８",
+        _number() + "-\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18",
         _number() + "—12345678",
         " " + _number() + " -12345678",
         _number() + "+12345678",
