@@ -44,6 +44,7 @@ def refund(session: Session, terminal: TerminalContext, request: RefundRequest) 
             select(Redemption).where(
                 Redemption.store_id == terminal.store_id,
                 Redemption.order_id == request.order_id,
+                Redemption.account_id == account_id,
                 Redemption.status == "captured",
             )
         )
