@@ -50,8 +50,11 @@ def _create_app() -> Flask:
 def main() -> None:
     """Entry point of the `gateway` console script."""
     from gateway.cli.certs import certs_group
+    from gateway.cli.pos_simulate import pos_group
 
     cli = FlaskGroup(create_app=_create_app, help="Wallet-pass gateway: operator commands.")
-    # Registered outside the app: `certs dev --force` must work when the current chain is broken.
+    # Registered outside the app: `certs dev --force` must work when the current chain is broken,
+    # and `pos simulate` is a till talking HTTP to a running gateway, not this process's app.
     cli.add_command(certs_group)
+    cli.add_command(pos_group)
     cli()
