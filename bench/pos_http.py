@@ -159,7 +159,6 @@ class Workload:
 class Result:
     """What a run measured."""
 
-    label: str
     requests: int
     seconds: float
     p50_ms: float
@@ -433,7 +432,7 @@ def drive(
                 print(f"  {workload.label}: first error on a connection: {row[10:300]}")
         line = next(row for row in output.splitlines() if row.startswith("WRK_RESULT"))
         requests, micros, status, socket_errors, p50, p99, exhausted = map(int, line.split()[1:])
-        return Result(workload.label, requests, micros / 1e6, p50 / 1000, p99 / 1000,
+        return Result(requests, micros / 1e6, p50 / 1000, p99 / 1000,
                       status + socket_errors, exhausted if workload.fresh else 0)
     spec = folder / "spec.json"
     spec.write_text(json.dumps({
@@ -448,8 +447,8 @@ def drive(
     data = json.loads(output.strip().splitlines()[-1])
     for sample in data["error_samples"]:
         print(f"  {workload.label}: first error on a connection: {sample[:300]}")
-    return Result(workload.label, data["requests"], data["seconds"], data["p50_ms"],
-                  data["p99_ms"], data["failed"], data["exhausted"] if workload.fresh else 0)
+    return Result(data["requests"], data["seconds"], data["p50_ms"], data["p99_ms"],
+                  data["failed"], data["exhausted"] if workload.fresh else 0)
 
 
 def python_driver(spec_path: str) -> None:
@@ -547,7 +546,7 @@ class Series:
     def line(self, baseline: Series | None = None,
              target: tuple[float, float] | None = None) -> str:
         """One printed row."""
-        row = (f"  {self.label:<28} {self.rate:8.0f} req/s   p50 {self.p50_ms:6.2f} ms   "
+        row = (f"  {self.label:<32} {self.rate:8.0f} req/s   p50 {self.p50_ms:6.2f} ms   "
                f"p99 {self.p99_ms:6.2f} ms")
         if baseline is not None:
             share = self.share_of(baseline)

@@ -25,8 +25,8 @@ from urllib.parse import quote
 
 import requests
 
-API_PREFIX = "/pos/v1"
-IDEMPOTENCY_HEADER = "Idempotency-Key"
+from pos_adapter.openapi import BASE_PATH, IDEMPOTENCY_HEADER
+
 USER_AGENT = "wallet-gateway-pos-client/1"
 MAX_RETRY_AFTER_SECONDS = 60.0
 _TRANSPORT_ERRORS = (
@@ -218,7 +218,7 @@ class PosClient:
         session: requests.Session | None = None,
     ) -> None:
         root = base_url.rstrip("/")
-        self.base_url = root.removesuffix(API_PREFIX)
+        self.base_url = root.removesuffix(BASE_PATH)
         self.timeout = timeout
         self.max_retries = max(0, max_retries)
         self.backoff = max(0.0, backoff)
@@ -371,7 +371,7 @@ class PosClient:
         self, method: str, path: str, body: Json | None, key: str | None
     ) -> tuple[int, Json]:
         """One logical call: the same request (and key) on every attempt."""
-        url = f"{self.base_url}{API_PREFIX}{path}"
+        url = f"{self.base_url}{BASE_PATH}{path}"
         headers = dict(self._headers)
         if key is not None:
             headers[IDEMPOTENCY_HEADER] = key
