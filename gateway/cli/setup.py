@@ -40,6 +40,10 @@ def demo_command() -> None:
     click.echo(f"  Health:       {base}/healthz")
     click.echo(f"  Enroll:       POST {base}/api/v1/enrollments")
     click.echo(f"  POS API docs: {base}/pos/v1/docs")
+    click.echo(
+        f"  Cashier page: {base}/cashier  (terminal key: gateway stores create MAIN; "
+        "gateway terminals create --store MAIN)"
+    )
     email = DEMO_MEMBERS[0][0]
     click.echo(
         "\nTry (an existing CRM member, digitized with their card and balance):\n"
