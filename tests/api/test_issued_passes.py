@@ -140,21 +140,27 @@ def test_google_save_link_jwt_verifies_and_carries_no_secret(make_app, smtp, ins
     assert len(pending) == 1 and pending[0].delivered_at is None
 
 
+def _google_app(make_app, smtp, wallet: FakeGoogleWallet, tmp_path: Path):
+    """A gateway talking to the fake Wallet API with a service account the fake trusts."""
+    account_file = tmp_path / "service-account.json"
+    account_file.write_text(json.dumps(wallet.service_account()))
+    app = make_app(
+        NOTIFIER="smtp",
+        SMTP_HOST=smtp.host,
+        SMTP_PORT=smtp.port,
+        GOOGLE_API_BASE_URL=wallet.base_url,
+        GOOGLE_SERVICE_ACCOUNT=str(account_file),
+    )
+    demo_program(app)
+    return app
+
+
 def test_google_object_is_inserted_with_a_rotating_totp_barcode(
     make_app, smtp, tmp_path: Path, monkeypatch
 ):
     keep_google_auth_local(monkeypatch)
     with FakeGoogleWallet() as wallet:
-        account_file = tmp_path / "service-account.json"
-        account_file.write_text(json.dumps(wallet.service_account()))
-        app = make_app(
-            NOTIFIER="smtp",
-            SMTP_HOST=smtp.host,
-            SMTP_PORT=smtp.port,
-            GOOGLE_API_BASE_URL=wallet.base_url,
-            GOOGLE_SERVICE_ACCOUNT=str(account_file),
-        )
-        demo_program(app)
+        app = _google_app(make_app, smtp, wallet, tmp_path)
         answer = enroll(app.test_client(), smtp, "ben@example.com")
 
         assert len(wallet.classes) == 1
@@ -181,15 +187,8 @@ def test_queued_google_objects_are_delivered_when_the_api_comes_back(
 ):
     keep_google_auth_local(monkeypatch)
     with FakeGoogleWallet() as wallet:
-        account_file = tmp_path / "service-account.json"
-        account_file.write_text(json.dumps(wallet.service_account()))
-        config = {
-            "GOOGLE_API_BASE_URL": wallet.base_url,
-            "GOOGLE_SERVICE_ACCOUNT": str(account_file),
-        }
+        app = _google_app(make_app, smtp, wallet, tmp_path)
         wallet.fail_next(10, status=503)
-        app = make_app(NOTIFIER="smtp", SMTP_HOST=smtp.host, SMTP_PORT=smtp.port, **config)
-        demo_program(app)
         answer = enroll(app.test_client(), smtp, "chen@example.com")
         assert answer["google"]["object_status"] == "queued"
         assert wallet.objects == {}

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import base64
-import datetime
 import json
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from google.auth import crypt, jwt
 
 from passes.google.save_jwt import SAVE_URL_PREFIX, SaveJwtSigner, SaveUrlTooLong
+from tests.fakes.google_wallet_server import make_service_account
 
 SECRET_HEX = bytes(range(1, 21)).hex()
 OBJECT_ID = "3388000000012345678.member-42"
@@ -23,32 +19,8 @@ ORIGINS = ["https://shop.example.com", "https://gateway.example.com"]
 
 
 def _service_account(kid: str) -> tuple[dict[str, str], str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "issuer@test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    info = {
-        "type": "service_account",
-        "project_id": "test-project",
-        "private_key_id": kid,
-        "private_key": key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode(),
-        "client_email": "issuer@test-project.iam.gserviceaccount.com",
-        "token_uri": "https://oauth2.example.invalid/token",
-    }
-    return info, cert.public_bytes(serialization.Encoding.PEM).decode()
+    fake = make_service_account("https://oauth2.example.invalid/token")
+    return {**fake.info, "private_key_id": kid}, fake.cert_pem
 
 
 @pytest.fixture(scope="module")
