@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.models.card import Card, WalletPass
@@ -19,6 +20,7 @@ from passes.google.objects import (
     LoyaltyObjectContent,
     loyalty_class,
     loyalty_object,
+    object_patch,
 )
 from passes.google.save_jwt import SaveJwtSigner
 
@@ -105,3 +107,29 @@ def upsert_google_object(rt: Runtime, event: OutboxEvent) -> None:
         if wallet_pass.google_state == "queued":
             wallet_pass.google_state = "inserted"
         session.commit()
+
+
+@handles("balance.changed")
+def patch_google_object(rt: Runtime, event: OutboxEvent) -> None:
+    """Show the new balance and tier on the Google pass once its object exists.
+
+    A queued object needs nothing: its insertion is built from the database when it happens.
+    """
+    if not rt.config["GOOGLE_API_BASE_URL"]:
+        return
+    with rt.sessions() as session:
+        wallet_pass = session.scalar(
+            select(WalletPass)
+            .join(Card, Card.id == WalletPass.card_id)
+            .join(Program, Program.id == Card.program_id)
+            .where(
+                Program.slug == event.payload["program"],
+                Card.number == event.payload["card_number"],
+                WalletPass.wallet == "google",
+            )
+        )
+        if wallet_pass is None or wallet_pass.google_state in (None, "queued"):
+            return
+        content = object_content(session, rt, wallet_pass)
+    assert wallet_pass.google_object_id is not None
+    wallet_client(rt).patch_object(wallet_pass.google_object_id, object_patch(content))

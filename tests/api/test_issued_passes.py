@@ -20,6 +20,7 @@ from sqlalchemy import select
 from gateway.models import OutboxEvent, WalletPass
 from gateway.runtime import runtime
 from gateway.services.outbox import deliver_pending
+from gateway.services.terminals import create_store, create_terminal
 from passes.codes import format_scan, hotp_code, match_totp, parse_scan
 from tests.api.enrollment_helpers import enroll
 from tests.factories import demo_program
@@ -201,3 +202,35 @@ def test_queued_google_objects_are_delivered_when_the_api_comes_back(
             session.commit()
         deliver_pending(rt)
         assert len(wallet.objects) == 1
+
+
+def test_balance_changes_reach_the_inserted_google_object(
+    make_app, smtp, tmp_path: Path, monkeypatch
+):
+    keep_google_auth_local(monkeypatch)
+    with FakeGoogleWallet() as wallet:
+        app = _google_app(make_app, smtp, wallet, tmp_path)
+        answer = enroll(app.test_client(), smtp, "ben@example.com")
+        (object_id,) = wallet.objects
+        with runtime(app).sessions() as session:
+            create_store(session, "MAIN", "Main", "demo")
+            session.commit()
+            _, key = create_terminal(session, "MAIN")
+            session.commit()
+        accrual = app.test_client().post(
+            "/pos/v1/accruals",
+            json={
+                "card_number": answer["member"]["card_number"],
+                "order": {"id": "A-1", "total": "40.00", "currency": "EUR"},
+            },
+            headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "k-1"},
+        )
+        assert accrual.status_code == 201, accrual.json
+        new_balance = accrual.json["balance"]["points"]
+
+        assert deliver_pending(runtime(app)) >= 1
+        patches = [r for r in wallet.requests if r.method == "PATCH"]
+        shown = wallet.objects[object_id]["loyaltyPoints"]["balance"]["int"]
+    assert new_balance > 350
+    assert shown == new_balance
+    assert len(patches) == 1 and "rotatingBarcode" not in patches[0].body
