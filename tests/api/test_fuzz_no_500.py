@@ -53,6 +53,8 @@ bodies = st.one_of(
         optional={"checkout": json_values, "card_number": json_values},
     ),
 )
+# What an HTTP header can carry: printable ASCII.
+header_text = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=300)
 POS_PATHS = [
     "/pos/v1/identify",
     "/pos/v1/redemptions",
@@ -79,24 +81,24 @@ def till(app):
 
 
 @settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=150,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-@given(
-    path=st.sampled_from(POS_PATHS), body=bodies, key=st.one_of(st.none(), st.text(max_size=300))
-)
+@given(path=st.sampled_from(POS_PATHS), body=bodies, key=st.one_of(st.none(), header_text))
 def test_pos_endpoints_never_answer_500(app, till, path, body, key):
     headers = till.headers(None)
     if key is not None:
         headers["Idempotency-Key"] = key
-    try:
-        response = till.client.post(path, json=body, headers=headers)
-    except UnicodeEncodeError:
-        return  # not a header value HTTP can carry; no till can send it
-    _check(response)
+    _check(till.client.post(path, json=body, headers=headers))
 
 
 @settings(
-    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=100,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(path=st.sampled_from(PUBLIC_PATHS), body=bodies)
 def test_enrollment_endpoints_never_answer_500(app, till, path, body):
