@@ -9,6 +9,7 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """Attach every blueprint and the JSON error handler."""
+    from gateway.api.apple_web_service import bp as apple_bp
     from gateway.api.enrollment import bp as enrollment_bp
     from gateway.api.errors import register_error_handlers
     from gateway.api.health import bp as health_bp
@@ -22,6 +23,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(passes_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(qr_bp)
+    app.register_blueprint(apple_bp)
     for register in _optional_blueprints():
         register(app)
 

@@ -1,5 +1,6 @@
 """All tables; importing this module registers every model on Base.metadata."""
 
+from gateway.models.apple_device import AppleDevice, AppleRegistration
 from gateway.models.base import Base
 from gateway.models.card import Card, WalletPass
 from gateway.models.crm_builtin import CrmCardEvent, CrmMember
@@ -23,6 +24,8 @@ from gateway.models.program import Program, ProgramImage, Reward, Tier
 __all__ = [
     "Account",
     "Accrual",
+    "AppleDevice",
+    "AppleRegistration",
     "AuditEvent",
     "Base",
     "Card",

@@ -1,5 +1,5 @@
 """Imports every outbox handler module so the handlers are registered."""
 
-from gateway.services import crm_events, google_objects
+from gateway.services import apple_updates, crm_events, google_objects
 
-__all__ = ["crm_events", "google_objects"]
+__all__ = ["apple_updates", "crm_events", "google_objects"]
