@@ -34,6 +34,7 @@ def _secret_key(app: Flask) -> str:
 def build_runtime(app: Flask) -> Runtime:
     """Load everything that must be loaded once; fail start-up with a clear message otherwise."""
     app.config["SECRET_KEY"] = _secret_key(app)
+    app.config["INSTANCE_PATH"] = app.instance_path
     ring_spec = str(app.config["SECRET_KEYS"]) or load_or_create_dev_ring(
         Path(app.instance_path) / "secret-keys"
     )

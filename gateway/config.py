@@ -25,6 +25,12 @@ DEFAULTS: dict[str, object] = {
     # Wallet REST base URL; empty means "no Google API reachable": objects are queued.
     "GOOGLE_API_BASE_URL": "",
     "GOOGLE_SAVE_ORIGINS": "",
+    # APNs for Apple pass updates; empty base URL means no pushes (Wallet still refreshes on pull).
+    # With a .p8 key: provider-token auth; without: TLS auth with the pass type certificate.
+    "APNS_BASE_URL": "",
+    "APNS_AUTH_KEY_FILE": "",
+    "APNS_KEY_ID": "",
+    "APNS_TEAM_ID": "",
     # CRM: "builtin" (tables in this database) or "http".
     "CRM": "builtin",
     "CRM_BASE_URL": "",

@@ -30,6 +30,15 @@ class Runtime:
     config: dict[str, Any]
     extras: dict[str, Any] = field(default_factory=dict)
 
+    def close(self) -> None:
+        """Close the clients built on demand (APNs, Google) and the connection pool."""
+        for value in self.extras.values():
+            close = getattr(value, "close", None)
+            if callable(close):
+                close()
+        self.extras.clear()
+        self.engine.dispose()
+
 
 def init_runtime(app: Flask, rt: Runtime) -> None:
     """Attach the runtime to the app and close the request session on teardown."""

@@ -77,7 +77,7 @@ def make_app(database_url: str, instance_dir: Path, key_ring: str) -> Iterator[A
     if apps:
         _empty_tables(runtime(apps[0]))
     for app in apps:
-        runtime(app).engine.dispose()
+        runtime(app).close()
 
 
 def _empty_tables(rt: Runtime) -> None:
