@@ -25,6 +25,9 @@ DEFAULTS: dict[str, object] = {
     # Wallet REST base URL; empty means "no Google API reachable": objects are queued.
     "GOOGLE_API_BASE_URL": "",
     "GOOGLE_SAVE_ORIGINS": "",
+    # Google's root signing keys for callbacks (JSON as published by Google); empty: callbacks
+    # are refused with 503 because they cannot be verified.
+    "GOOGLE_CALLBACK_ROOT_KEYS": "",
     # APNs for Apple pass updates; empty base URL means no pushes (Wallet still refreshes on pull).
     # With a .p8 key: provider-token auth; without: TLS auth with the pass type certificate.
     "APNS_BASE_URL": "",

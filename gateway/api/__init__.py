@@ -12,6 +12,7 @@ def register_blueprints(app: Flask) -> None:
     from gateway.api.apple_web_service import bp as apple_bp
     from gateway.api.enrollment import bp as enrollment_bp
     from gateway.api.errors import register_error_handlers
+    from gateway.api.google_callback import bp as google_callback_bp
     from gateway.api.health import bp as health_bp
     from gateway.api.pages import bp as pages_bp
     from gateway.api.passes import bp as passes_bp
@@ -24,6 +25,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pages_bp)
     app.register_blueprint(qr_bp)
     app.register_blueprint(apple_bp)
+    app.register_blueprint(google_callback_bp)
     for register in _optional_blueprints():
         register(app)
 

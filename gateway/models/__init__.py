@@ -5,6 +5,7 @@ from gateway.models.base import Base
 from gateway.models.card import Card, WalletPass
 from gateway.models.crm_builtin import CrmCardEvent, CrmMember
 from gateway.models.enrollment import Enrollment
+from gateway.models.google_callback import GoogleCallbackNonce
 from gateway.models.ledger import LedgerEntry
 from gateway.models.member import Account, Consent, Member
 from gateway.models.outbox import AuditEvent, OutboxEvent
@@ -34,6 +35,7 @@ __all__ = [
     "CrmCardEvent",
     "CrmMember",
     "Enrollment",
+    "GoogleCallbackNonce",
     "IdempotencyRecord",
     "LedgerEntry",
     "Member",

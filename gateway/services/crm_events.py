@@ -8,6 +8,7 @@ from gateway.services.outbox import handles
 
 
 @handles("card.linked")
+@handles("card.saved")
 @handles("card.unlinked")
 @handles("balance.changed")
 def tell_crm(rt: Runtime, event: OutboxEvent) -> None:
