@@ -9,6 +9,7 @@ from flask import Blueprint, Response, request
 
 from gateway.api.json_body import json_object
 from gateway.domain import pos_requests
+from gateway.domain.errors import GatewayError
 from gateway.runtime import request_session, runtime
 from gateway.services import accruals, card_status, identify, redemptions, refunds
 from gateway.services.idempotency import (
@@ -20,7 +21,12 @@ from gateway.services.idempotency import (
     run,
 )
 from gateway.services.pos_settings import pos_settings
-from pos_adapter.auth import current_terminal, require_terminal
+from pos_adapter.auth import (
+    JOINED_AUTH_ENDPOINTS,
+    current_terminal,
+    key_hash,
+    require_terminal,
+)
 
 bp = Blueprint("pos", __name__, url_prefix="/pos/v1")
 bp.before_request(require_terminal)
@@ -59,14 +65,27 @@ def _body() -> dict[str, Any]:
     return json_object()
 
 
+def _authenticated_first(parse: Callable[[], Any]) -> Any:
+    """Parse the body of a joined-auth endpoint; a bad key still answers 401 before a bad body."""
+    try:
+        return parse()
+    except GatewayError:
+        current_terminal()
+        raise
+
+
 @bp.post("/identify")
 def identify_card() -> Response:
-    """Scan -> checkout, member, balance and rewards."""
-    scan = pos_requests.scan_text(_body())
-    return _keyed(
-        lambda: identify.identify(request_session(), runtime(), current_terminal(), scan),
-        key_required=False,
-    )
+    """Scan -> checkout, member, balance and rewards (the terminal is checked in the same query)."""
+    scan = _authenticated_first(lambda: pos_requests.scan_text(_body()))
+    session = request_session()
+    work = lambda: identify.identify(session, runtime(), key_hash(), scan)  # noqa: E731
+    if request.headers.get("Idempotency-Key") is None:
+        return _response(run(session, None, work))
+    return _keyed(work, key_required=False)
+
+
+JOINED_AUTH_ENDPOINTS.add("pos.identify_card")
 
 
 @bp.post("/redemptions")

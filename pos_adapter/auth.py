@@ -1,35 +1,51 @@
-"""Bearer terminal keys: every POS call names its till, or gets 401 `unauthorized`."""
+"""Bearer terminal keys: every POS call names its till, or gets 401 `unauthorized`.
+
+The hot paths (identify, redemptions) look the terminal up in the same statement as the data
+they need; every other endpoint resolves it here, before its handler runs.
+"""
 
 from __future__ import annotations
-
-from typing import cast
 
 from flask import g, request
 
 from gateway.domain.errors import GatewayError
 from gateway.runtime import request_session
-from gateway.services.terminals import TerminalContext, authenticate
+from gateway.services.terminals import TerminalContext, authenticate_hash, hash_key, unauthorized
 
 MAX_BODY_BYTES = 16 * 1024
 
-
-def _unauthorized(message: str) -> GatewayError:
-    return GatewayError("unauthorized", message, 401, headers={"WWW-Authenticate": "Bearer"})
+# Endpoints that authenticate inside their own first statement (see `key_hash`).
+JOINED_AUTH_ENDPOINTS: set[str] = set()
 
 
 def require_terminal() -> None:
-    """before_request hook: resolve the terminal from `Authorization: Bearer <key>`."""
+    """before_request hook: check `Authorization: Bearer <key>` and resolve the terminal."""
     if (request.content_length or 0) > MAX_BODY_BYTES:
         raise GatewayError("payload_too_large", "the request body is too large", 413)
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
-        raise _unauthorized("send the terminal key as `Authorization: Bearer <key>`")
-    terminal = authenticate(request_session(), key.strip())
-    if terminal is None:
-        raise _unauthorized("unknown or revoked terminal key")
-    g.pos_terminal = terminal
+        raise unauthorized("send the terminal key as `Authorization: Bearer <key>`")
+    g.pos_key_hash = hash_key(key.strip())
+    if request.endpoint not in JOINED_AUTH_ENDPOINTS:
+        current_terminal()
+
+
+def key_hash() -> str:
+    """The SHA-256 of this request's terminal key (the terminal is not looked up yet)."""
+    return str(g.pos_key_hash)
 
 
 def current_terminal() -> TerminalContext:
-    """The terminal authenticated for this request."""
-    return cast(TerminalContext, g.pos_terminal)
+    """The terminal authenticated for this request (looked up on first use); 401 otherwise."""
+    terminal: TerminalContext | None = g.get("pos_terminal")
+    if terminal is None:
+        terminal = authenticate_hash(request_session(), key_hash())
+        if terminal is None:
+            raise unauthorized()
+        g.pos_terminal = terminal
+    return terminal
+
+
+def remember_terminal(terminal: TerminalContext) -> None:
+    """Record the terminal a hot path authenticated in its own statement."""
+    g.pos_terminal = terminal

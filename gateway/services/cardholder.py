@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, Text, and_, cast, func, select
 from sqlalchemy.orm import Session
 
 from gateway.domain.errors import GatewayError
 from gateway.domain.points import TierRule
 from gateway.models.card import Card
 from gateway.models.member import Account, Member
-from gateway.models.program import Program, Tier
+from gateway.models.program import Program, Reward, Tier
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,3 +144,81 @@ def tier_rules(session: Session, program_id: int) -> list[TierRule]:
         )
     ).all()
     return [TierRule(row[0], row[1], row[2], row[3]) for row in rows]
+
+
+# --- the program's catalogue as JSON, read in the same statement as the card -------------------
+
+
+def _json_rows(dialect: str, *columns: Any) -> Any:
+    """An aggregate of rows as a JSON array of arrays, as text (PostgreSQL or SQLite)."""
+    if dialect == "postgresql":
+        return cast(func.json_agg(func.json_build_array(*columns)), Text)
+    return func.json_group_array(func.json_array(*columns))
+
+
+def rewards_json(dialect: str, program_id: Any) -> Any:
+    """Scalar subquery: the program's rewards as JSON text (fresh: kill switches and stock)."""
+    return (
+        select(
+            _json_rows(
+                dialect,
+                Reward.id,
+                Reward.code,
+                Reward.name,
+                Reward.cost_points,
+                Reward.enabled,
+                Reward.stock,
+                Reward.min_tier,
+            )
+        )
+        .where(Reward.program_id == program_id)
+        .correlate_except(Reward)
+        .scalar_subquery()
+    )
+
+
+def tiers_json(dialect: str, program_id: Any) -> Any:
+    """Scalar subquery: the program's tiers as JSON text."""
+    return (
+        select(
+            _json_rows(
+                dialect, Tier.name, Tier.threshold, Tier.earn_multiplier, Tier.discount_percent
+            )
+        )
+        .where(Tier.program_id == program_id)
+        .correlate_except(Tier)
+        .scalar_subquery()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RewardRow:
+    """A reward as the identify answer lists it."""
+
+    id: int
+    code: str
+    name: str
+    cost_points: int
+    enabled: bool
+    stock: int | None
+    min_tier: str | None
+
+
+def parse_rewards(text: str | None) -> list[RewardRow]:
+    """The rewards of `rewards_json`, ordered by cost then id."""
+    rows = [
+        RewardRow(int(r[0]), r[1], r[2], int(r[3]), bool(r[4]), r[5], r[6])
+        for r in json.loads(text or "[]")
+        if r[0] is not None
+    ]
+    rows.sort(key=lambda reward: (reward.cost_points, reward.id))
+    return rows
+
+
+def parse_tiers(text: str | None) -> list[TierRule]:
+    """The tiers of `tiers_json` as pure rules."""
+    return [
+        TierRule(t[0], int(t[1]), Decimal(str(t[2])), Decimal(str(t[3])))
+        for t in json.loads(text or "[]")
+        if t[0] is not None
+    ]

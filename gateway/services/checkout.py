@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.domain.errors import GatewayError
@@ -40,30 +40,11 @@ def checkout_expired() -> GatewayError:
     )
 
 
-def open_checkout(
-    session: Session,
-    box: SecretBox,
-    terminal: TerminalContext,
-    card_id: int,
-    pass_id: int,
-    step: int,
-    expires_at: datetime,
-) -> str:
-    """Insert a checkout and return its token (kept hashed, plus sealed for a re-scan)."""
+def new_checkout_token(box: SecretBox) -> tuple[str, str, bytes]:
+    """A fresh checkout token, its hash (what is looked up) and its sealed form (for a re-scan)."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(24)
     hashed = token_hash(token)
-    session.execute(
-        insert(Checkout).values(
-            token_hash=hashed,
-            token_sealed=box.seal(token.encode(), _purpose(hashed)),
-            terminal_id=terminal.terminal_id,
-            card_id=card_id,
-            pass_id=pass_id,
-            code_step=step,
-            expires_at=expires_at,
-        )
-    )
-    return token
+    return token, hashed, box.seal(token.encode(), _purpose(hashed))
 
 
 def reopen_checkout(

@@ -1,33 +1,62 @@
-"""POST /pos/v1/identify: scan -> card -> one-time code accepted once -> checkout."""
+"""POST /pos/v1/identify: scan -> card -> one-time code accepted once -> checkout.
+
+The hot path is two statements on PostgreSQL, both outside an explicit transaction: one indexed
+SELECT of the terminal (by key hash), the card with its member, account, program and tier, its
+passes, and the program's rewards and tiers (read fresh, so kill switches act at once); then,
+once the code is verified in Python, one statement that records the code as used (the unique
+key decides races), opens the checkout and, for Apple, advances the counter and writes the
+outbox event, all or nothing. SQLite runs the same steps as separate statements in one
+transaction.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import String, and_, bindparam, insert, select, text, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from gateway.domain.errors import GatewayError
 from gateway.domain.points import TierRule, meets_min_tier
 from gateway.models.base import utcnow
 from gateway.models.card import Card, WalletPass
-from gateway.models.pos import UsedCode
-from gateway.models.program import Reward
+from gateway.models.member import Account, Member
+from gateway.models.outbox import OutboxEvent
+from gateway.models.pos import Checkout, Store, UsedCode
+from gateway.models.program import Program, Tier
 from gateway.runtime import Runtime
-from gateway.services.cardholder import Cardholder, cardholder_query, from_row, tier_rules
-from gateway.services.checkout import iso, open_checkout, reopen_checkout
+from gateway.services.cardholder import (
+    COLUMNS,
+    WIDTH,
+    Cardholder,
+    RewardRow,
+    parse_rewards,
+    parse_tiers,
+    rewards_json,
+    tiers_json,
+)
+from gateway.services.checkout import iso, new_checkout_token, reopen_checkout
 from gateway.services.holds import release_expired_holds_of
 from gateway.services.idempotency import PosAnswer
 from gateway.services.issuance import code_secret_purpose
-from gateway.services.outbox import add_event
+from gateway.services.ledger import new_event_id
 from gateway.services.pos_settings import PosSettings, pos_settings
 from gateway.services.scan_lockout import record_failure
-from gateway.services.terminals import TerminalContext
-from passes.codes import MalformedScan, match_hotp, match_totp, parse_scan
+from gateway.services.terminals import (
+    TERMINAL_COLUMNS,
+    TERMINAL_WIDTH,
+    TerminalContext,
+    live_terminals,
+    terminal_from_row,
+    unauthorized,
+)
+from passes.codes import MalformedScan, ScanV1, match_hotp, match_totp, parse_scan
 
 REFRESH_HINT = "this code was already used: ask the customer to refresh the card"
 
@@ -52,14 +81,133 @@ class CodeMatch:
     fresh: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    """The program's rewards and tiers as read with the card."""
+
+    rewards: list[RewardRow]
+    tiers: list[TierRule]
+
+
 def _seconds_left(until: datetime, now: datetime) -> str:
     return str(max(int((until - now).total_seconds()) + 1, 1))
 
 
-def identify(session: Session, rt: Runtime, terminal: TerminalContext, raw_scan: str) -> PosAnswer:
+# --- statements, built once per dialect -------------------------------------------------------
+
+_STATEMENTS: dict[str, Any] = {}
+PASS_COLUMNS = (
+    WalletPass.id,
+    WalletPass.wallet,
+    WalletPass.serial,
+    WalletPass.code_secret,
+    WalletPass.code_counter,
+)
+_CARD_END = TERMINAL_WIDTH + WIDTH
+_PASS_END = _CARD_END + len(PASS_COLUMNS)
+
+
+def _read_statement(dialect: str) -> Any:
+    """Terminal by key hash; LEFT JOIN the card (+ member, account, program, tier, passes)."""
+    cached = _STATEMENTS.get(f"read:{dialect}")
+    if cached is not None:
+        return cached
+    terminals, live = live_terminals(bindparam("key_hash", type_=String()))
+    card = (
+        Card.__table__.join(Member.__table__, Member.id == Card.member_id)
+        .join(Account.__table__, Account.member_id == Member.id)
+        .join(Program.__table__, Program.id == Card.program_id)
+        .outerjoin(Tier.__table__, and_(Tier.program_id == Program.id, Tier.name == Member.tier))
+        .join(WalletPass.__table__, WalletPass.card_id == Card.id)
+    )
+    statement = (
+        select(
+            *TERMINAL_COLUMNS,
+            *COLUMNS,
+            *PASS_COLUMNS,
+            rewards_json(dialect, Card.program_id),
+            tiers_json(dialect, Card.program_id),
+        )
+        .select_from(
+            terminals.outerjoin(
+                card,
+                and_(
+                    Card.program_id == Store.program_id,
+                    Card.number == bindparam("number", type_=String()),
+                ),
+            )
+        )
+        .where(live)
+        .order_by(WalletPass.id)
+    )
+    _STATEMENTS[f"read:{dialect}"] = statement
+    return statement
+
+
+# One round trip on PostgreSQL: the code is recorded once (ON CONFLICT DO NOTHING), and every
+# other write hangs off that row, so a lost race writes nothing at all.
+_ACCEPT_PG = """
+WITH used AS (
+    INSERT INTO used_codes (pass_id, step, terminal_id, used_at)
+    VALUES (:pass_id, :step, :terminal_id, :now)
+    ON CONFLICT (pass_id, step) DO NOTHING
+    RETURNING id
+), opened AS (
+    INSERT INTO checkouts
+        (token_hash, token_sealed, terminal_id, card_id, pass_id, code_step, expires_at, created_at)
+    SELECT :token_hash, :token_sealed, :terminal_id, :card_id, :pass_id, :step, :expires_at, :now
+    FROM used
+    RETURNING id
+){apple}
+SELECT count(*) FROM used
+"""
+_ACCEPT_PG_APPLE = """, advanced AS (
+    UPDATE passes
+    SET code_counter = :step + 1, code_issued_at = :now, update_tag = update_tag + 1,
+        updated_at = :now
+    WHERE id = :pass_id AND code_counter = :step AND EXISTS (SELECT 1 FROM used)
+    RETURNING id
+), event AS (
+    INSERT INTO outbox (event_id, kind, payload, created_at, attempts, next_attempt_at)
+    SELECT :event_id, 'pass.changed', CAST(:payload AS JSON), :now, 0, :now
+    FROM used
+    RETURNING id
+)"""
+
+
+def _accept_pg(apple: bool) -> Any:
+    key = f"accept:pg:{apple}"
+    cached = _STATEMENTS.get(key)
+    if cached is None:
+        cached = text(_ACCEPT_PG.format(apple=_ACCEPT_PG_APPLE if apple else ""))
+        _STATEMENTS[key] = cached
+    return cached
+
+
+# --- the use case -----------------------------------------------------------------------------
+
+
+def identify(session: Session, rt: Runtime, key_hash: str, raw_scan: str) -> PosAnswer:
     """Identify the cardholder from a scan and open (or re-open) a checkout."""
     settings = pos_settings(rt)
     now = utcnow()
+    dialect = rt.engine.dialect.name
+    postgres = dialect == "postgresql"
+    try:
+        scan: ScanV1 | None = parse_scan(raw_scan)
+    except MalformedScan:
+        scan = None
+    conn = session.connection(
+        execution_options={"isolation_level": "AUTOCOMMIT"} if postgres else None
+    )
+    rows = conn.execute(
+        _read_statement(dialect),
+        {"key_hash": key_hash, "number": scan.card_number if scan is not None else ""},
+    ).all()
+    if not rows:
+        raise unauthorized()
+    first = rows[0]
+    terminal = terminal_from_row(first)
     if terminal.locked_until is not None and terminal.locked_until > now:
         raise GatewayError(
             "rate_limited",
@@ -67,30 +215,18 @@ def identify(session: Session, rt: Runtime, terminal: TerminalContext, raw_scan:
             429,
             headers={"Retry-After": _seconds_left(terminal.locked_until, now)},
         )
-    try:
-        scan = parse_scan(raw_scan)
-    except MalformedScan:
-        raise GatewayError("malformed_scan", "the scan is not a loyalty card code", 400) from None
-    rows = session.execute(
-        cardholder_query(
-            WalletPass.id,
-            WalletPass.wallet,
-            WalletPass.serial,
-            WalletPass.code_secret,
-            WalletPass.code_counter,
-        )
-        .join(WalletPass, WalletPass.card_id == Card.id)
-        .where(Card.program_id == terminal.program_id, Card.number == scan.card_number)
-    ).all()
-    if not rows:
+    if scan is None:
+        raise GatewayError("malformed_scan", "the scan is not a loyalty card code", 400)
+    if first[TERMINAL_WIDTH] is None:
         record_failure(session, settings, terminal, None, now)
         raise GatewayError("unknown_card", "no such card in this program", 404)
-    holder = from_row(rows[0])
+    holder = Cardholder(*first[TERMINAL_WIDTH:_CARD_END])
     if holder.card_status == "revoked":
         raise GatewayError("card_revoked", "this card has been revoked", 410)
     if holder.locked_until is not None and holder.locked_until > now:
         raise _card_locked(holder.locked_until, now)
-    codes = [PassCode(*tuple(row)[-5:]) for row in rows]
+    codes = [PassCode(*row[_CARD_END:_PASS_END]) for row in rows]
+    catalogue = Catalogue(parse_rewards(first[_PASS_END]), parse_tiers(first[_PASS_END + 1]))
     match = _match(rt, settings, holder, codes, scan.code, now)
     if match is None:
         locked_until = record_failure(session, settings, terminal, holder, now)
@@ -98,10 +234,12 @@ def identify(session: Session, rt: Runtime, terminal: TerminalContext, raw_scan:
             raise _card_locked(locked_until, now)
         raise GatewayError("code_rejected", "the code on the card is not valid", 422)
     if match.fresh:
-        accepted = _accept(session, rt, settings, terminal, holder, match, now)
-        if accepted is not None:
-            return accepted
-    return _rescan(session, rt, terminal, holder, match, now)
+        expires_at = now + settings.checkout_ttl
+        token = _accept(conn, rt, postgres, terminal, holder, match, now, expires_at)
+        if token is not None:
+            holder = _release_expired_holds(session, postgres, holder, now)
+            return _answer(holder, catalogue, match.code.wallet, token, expires_at)
+    return _rescan(session, rt, postgres, terminal, holder, catalogue, match, now)
 
 
 def _card_locked(until: datetime, now: datetime) -> GatewayError:
@@ -149,30 +287,62 @@ def _match(
 
 
 def _accept(
-    session: Session,
+    conn: Connection,
     rt: Runtime,
-    settings: PosSettings,
+    postgres: bool,
     terminal: TerminalContext,
     holder: Cardholder,
     match: CodeMatch,
     now: datetime,
-) -> PosAnswer | None:
+    expires_at: datetime,
+) -> str | None:
     """Record the code as used and open a checkout; None if another request used it first."""
-    try:
-        session.execute(
-            insert(UsedCode).values(
-                pass_id=match.code.pass_id, step=match.step, terminal_id=terminal.terminal_id
-            )
+    token, hashed, sealed = new_checkout_token(rt.secret_box)
+    apple = match.code.wallet == "apple"
+    event = {"pass_id": match.code.pass_id, "serial": match.code.serial, "reason": "code_used"}
+    if postgres:
+        params: dict[str, Any] = {
+            "pass_id": match.code.pass_id,
+            "step": match.step,
+            "terminal_id": terminal.terminal_id,
+            "now": now,
+            "token_hash": hashed,
+            "token_sealed": sealed,
+            "card_id": holder.card_id,
+            "expires_at": expires_at,
+        }
+        if apple:
+            params["event_id"] = new_event_id()
+            params["payload"] = json.dumps(event)
+        used = conn.execute(_accept_pg(apple), params).scalar()
+        return token if used else None
+    recorded = conn.execute(
+        sqlite_insert(UsedCode)
+        .values(
+            pass_id=match.code.pass_id,
+            step=match.step,
+            terminal_id=terminal.terminal_id,
+            used_at=now,
         )
-    except IntegrityError:
-        session.rollback()
+        .on_conflict_do_nothing(index_elements=["pass_id", "step"])
+        .returning(UsedCode.id)
+    ).first()
+    if recorded is None:
         return None
-    expires_at = now + settings.checkout_ttl
-    token = open_checkout(
-        session, rt.secret_box, terminal, holder.card_id, match.code.pass_id, match.step, expires_at
+    conn.execute(
+        insert(Checkout).values(
+            token_hash=hashed,
+            token_sealed=sealed,
+            terminal_id=terminal.terminal_id,
+            card_id=holder.card_id,
+            pass_id=match.code.pass_id,
+            code_step=match.step,
+            expires_at=expires_at,
+            created_at=now,
+        )
     )
-    if match.code.wallet == "apple":
-        session.execute(
+    if apple:
+        conn.execute(
             update(WalletPass)
             .where(WalletPass.id == match.code.pass_id, WalletPass.code_counter == match.step)
             .values(
@@ -181,22 +351,39 @@ def _accept(
                 update_tag=WalletPass.update_tag + 1,
                 updated_at=now,
             )
-            .execution_options(synchronize_session=False)
         )
-        add_event(
-            session,
-            "pass.changed",
-            {"pass_id": match.code.pass_id, "serial": match.code.serial, "reason": "code_used"},
+        conn.execute(
+            insert(OutboxEvent).values(
+                event_id=new_event_id(),
+                kind="pass.changed",
+                payload=event,
+                created_at=now,
+                attempts=0,
+                next_attempt_at=now,
+            )
         )
+    return token
+
+
+def _release_expired_holds(
+    session: Session, postgres: bool, holder: Cardholder, now: datetime
+) -> Cardholder:
+    """Holds past their TTL go back first (only an account with held points can have any)."""
+    if holder.held == 0:
+        return holder
+    if postgres:
+        session.rollback()  # leave autocommit: the release is one transaction of its own
     holder, _ = release_expired_holds_of(session, holder, now)
-    return _answer(session, holder, match.code.wallet, token, expires_at)
+    return holder
 
 
 def _rescan(
     session: Session,
     rt: Runtime,
+    postgres: bool,
     terminal: TerminalContext,
     holder: Cardholder,
+    catalogue: Catalogue,
     match: CodeMatch,
     now: datetime,
 ) -> PosAnswer:
@@ -208,8 +395,8 @@ def _rescan(
         hint = REFRESH_HINT if match.code.wallet == "apple" else "this code was already used"
         raise GatewayError("code_already_used", hint, 409)
     token, expires_at = reopened
-    holder, _ = release_expired_holds_of(session, holder, now)
-    return _answer(session, holder, match.code.wallet, token, expires_at)
+    holder = _release_expired_holds(session, postgres, holder, now)
+    return _answer(holder, catalogue, match.code.wallet, token, expires_at)
 
 
 def _number(value: Decimal) -> int | float:
@@ -217,17 +404,8 @@ def _number(value: Decimal) -> int | float:
 
 
 def _answer(
-    session: Session, holder: Cardholder, wallet: str, token: str, expires_at: datetime
+    holder: Cardholder, catalogue: Catalogue, wallet: str, token: str, expires_at: datetime
 ) -> PosAnswer:
-    rewards = session.execute(
-        select(Reward.code, Reward.name, Reward.cost_points, Reward.enabled, Reward.stock,
-               Reward.min_tier)
-        .where(Reward.program_id == holder.program_id)
-        .order_by(Reward.cost_points, Reward.id)
-    ).all()
-    tiers: list[TierRule] = []
-    if any(reward.min_tier for reward in rewards):
-        tiers = tier_rules(session, holder.program_id)
     spendable = holder.balance - holder.held
     listed: list[dict[str, Any]] = [
         {
@@ -239,10 +417,10 @@ def _answer(
                 and reward.enabled
                 and (reward.stock is None or reward.stock > 0)
                 and reward.cost_points <= spendable
-                and meets_min_tier(holder.tier, reward.min_tier, tiers)
+                and meets_min_tier(holder.tier, reward.min_tier, catalogue.tiers)
             ),
         }
-        for reward in rewards
+        for reward in catalogue.rewards
     ]
     return PosAnswer(
         200,

@@ -7,6 +7,7 @@ moves -n held. So the ledger's points always sum to `balance` and its held chang
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -140,6 +141,49 @@ def _consume_buckets(session: Session, account_id: int, points: int) -> None:
     )
 
 
+def new_event_id() -> str:
+    """An outbox event id, as `gateway.services.outbox.add_event` makes them."""
+    return f"evt_{secrets.token_hex(12)}"
+
+
+def change_documents(
+    holder: Cardholder,
+    balance: Balance,
+    origin: Origin,
+    *,
+    reason: str,
+    points: int,
+    held_change: int = 0,
+    tier: str | None = None,
+    **details: Any,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The audit details and the `balance.changed` payload of a change."""
+    audit_details = {
+        "points": points,
+        "held_change": held_change,
+        "balance": balance.points,
+        "held": balance.held,
+        "store_id": origin.store_id,
+        "order_id": origin.order_id,
+        "reference": origin.reference,
+        **details,
+    }
+    payload = {
+        "program": holder.program_slug,
+        "crm_member_id": holder.crm_id,
+        "card_number": holder.card_number,
+        "balance": balance.points,
+        "held": balance.held,
+        "tier": tier or holder.tier,
+        "reason": reason,
+        "points": points,
+        "held_change": held_change,
+        "order_id": origin.order_id,
+        "reference": origin.reference,
+    }
+    return audit_details, payload
+
+
 def record_change(
     session: Session,
     holder: Cardholder,
@@ -153,37 +197,19 @@ def record_change(
     **details: Any,
 ) -> None:
     """The audit row and the one `balance.changed` event (CRM + pass update) of a change."""
-    audit(
-        session,
-        origin.actor,
-        f"points.{reason}",
-        f"account:{holder.account_id}",
+    audit_details, payload = change_documents(
+        holder,
+        balance,
+        origin,
+        reason=reason,
         points=points,
         held_change=held_change,
-        balance=balance.points,
-        held=balance.held,
-        store_id=origin.store_id,
-        order_id=origin.order_id,
-        reference=origin.reference,
+        tier=tier,
         **details,
     )
-    add_event(
-        session,
-        "balance.changed",
-        {
-            "program": holder.program_slug,
-            "crm_member_id": holder.crm_id,
-            "card_number": holder.card_number,
-            "balance": balance.points,
-            "held": balance.held,
-            "tier": tier or holder.tier,
-            "reason": reason,
-            "points": points,
-            "held_change": held_change,
-            "order_id": origin.order_id,
-            "reference": origin.reference,
-        },
-    )
+    audit(session, origin.actor, f"points.{reason}", f"account:{holder.account_id}",
+          **audit_details)
+    add_event(session, "balance.changed", payload)
 
 
 def apply_change(

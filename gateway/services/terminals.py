@@ -6,8 +6,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import String, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.domain.errors import GatewayError, not_found
@@ -103,13 +104,46 @@ def list_terminals(session: Session) -> list[tuple[Terminal, Store]]:
     return [(row[0], row[1]) for row in rows]
 
 
+def unauthorized(message: str = "unknown or revoked terminal key") -> GatewayError:
+    """The 401 of a missing, unknown or revoked terminal key."""
+    return GatewayError("unauthorized", message, 401, headers={"WWW-Authenticate": "Bearer"})
+
+
+# The terminal's columns, first in every statement that authenticates a till (the hot paths
+# join them with what they need, so a POS call costs no separate round trip for its key).
+TERMINAL_COLUMNS: tuple[Any, ...] = (
+    Terminal.id,
+    Terminal.store_id,
+    Store.code,
+    Store.program_id,
+    Terminal.locked_until,
+)
+TERMINAL_WIDTH = len(TERMINAL_COLUMNS)
+
+
+def live_terminals(key_hash: Any) -> Any:
+    """FROM terminals JOIN stores, and the WHERE of the live terminal with this key hash."""
+    return (
+        Terminal.__table__.join(Store.__table__, Store.id == Terminal.store_id),
+        and_(Terminal.key_hash == key_hash, Terminal.revoked_at.is_(None)),
+    )
+
+
+def terminal_from_row(row: Any) -> TerminalContext:
+    """The TerminalContext in the first TERMINAL_WIDTH columns of a row."""
+    return TerminalContext(row[0], row[1], row[2], row[3], row[4])
+
+
+_FROM, _LIVE = live_terminals(bindparam("key_hash", type_=String()))
+_AUTHENTICATE = select(*TERMINAL_COLUMNS).select_from(_FROM).where(_LIVE)
+
+
+def authenticate_hash(session: Session, key_hash: str) -> TerminalContext | None:
+    """The live terminal whose key hashes to `key_hash`, in one indexed lookup; None otherwise."""
+    row = session.execute(_AUTHENTICATE, {"key_hash": key_hash}).first()
+    return terminal_from_row(row) if row is not None else None
+
+
 def authenticate(session: Session, key: str) -> TerminalContext | None:
     """The live terminal holding this key, in one indexed lookup; None otherwise."""
-    row = session.execute(
-        select(Terminal.id, Terminal.store_id, Store.code, Store.program_id, Terminal.locked_until)
-        .join(Store, Store.id == Terminal.store_id)
-        .where(Terminal.key_hash == hash_key(key), Terminal.revoked_at.is_(None))
-    ).first()
-    if row is None:
-        return None
-    return TerminalContext(row[0], row[1], row[2], row[3], row[4])
+    return authenticate_hash(session, hash_key(key))
