@@ -9,6 +9,7 @@ from flask.cli import FlaskGroup
 
 def register_commands(app: Flask) -> None:
     """Attach every command group to the app's CLI."""
+    from gateway.cli.codes import codes_group
     from gateway.cli.keys import keys_group
     from gateway.cli.members import members_group
     from gateway.cli.pos_admin import (
@@ -26,6 +27,7 @@ def register_commands(app: Flask) -> None:
         worker_command,
         members_group,
         keys_group,
+        codes_group,
         stores_group,
         terminals_group,
         points_group,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from gateway.domain.errors import GatewayError
 from gateway.models.card import Card, WalletPass
 from gateway.models.member import Member
+from gateway.models.pos import UsedCode
 from gateway.models.program import Program, ProgramImage
 from gateway.runtime import Runtime
 from gateway.services.issuance import auth_token_purpose, code_secret_purpose, hash_token
@@ -78,10 +79,17 @@ def store_card_content(session: Session, rt: Runtime, wallet_pass: WalletPass) -
         label_color=program.label_color,
         terms=program.terms_text,
         support_url=program.support_url,
-        # A used code advances the counter and issues the next one: that moment is "last used",
-        # and its change is what makes Wallet show a lock-screen notice.
-        last_used=wallet_pass.code_issued_at.isoformat() if wallet_pass.code_counter else "",
+        # Its change is what makes Wallet show a lock-screen notice that the card was used.
+        last_used=_last_used(session, wallet_pass),
     )
+
+
+def _last_used(session: Session, wallet_pass: WalletPass) -> str:
+    """When the pass's code was last accepted at a till (ISO 8601), or "" if never."""
+    used_at = session.scalar(
+        select(func.max(UsedCode.used_at)).where(UsedCode.pass_id == wallet_pass.id)
+    )
+    return used_at.isoformat() if used_at else ""
 
 
 def build_pass_file(session: Session, rt: Runtime, wallet_pass: WalletPass) -> PkpassFile:
