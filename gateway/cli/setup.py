@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from gateway.migrate import upgrade_to_head
 from gateway.runtime import request_session, runtime
 from gateway.services.demo import DEMO_MEMBERS, ensure_demo
+from gateway.services.housekeeping import run_housekeeping
 from gateway.services.outbox import deliver_pending
 
 
@@ -57,13 +58,25 @@ def demo_command() -> None:
 
 
 @click.command("worker")
-@click.option("--once", is_flag=True, help="Deliver what is due, then exit.")
+@click.option("--once", is_flag=True, help="Deliver what is due and do the chores, then exit.")
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between polls.")
+@click.option(
+    "--chores-every",
+    default=3600.0,
+    show_default=True,
+    help="Seconds between housekeeping runs (expiry, holds, stale codes, old keys).",
+)
 @with_appcontext
-def worker_command(once: bool, interval: float) -> None:
-    """Deliver outbox events (Google objects, CRM webhooks) with retry."""
+def worker_command(once: bool, interval: float, chores_every: float) -> None:
+    """Deliver outbox events (APNs, Google, CRM webhooks) with retry, and do the chores."""
     rt = runtime()
+    next_chores = 0.0
     while True:
+        if time.monotonic() >= next_chores:
+            done = run_housekeeping(rt)
+            next_chores = time.monotonic() + chores_every
+            if once or any(done.values()):
+                click.echo("housekeeping: " + ", ".join(f"{k} {v}" for k, v in done.items()))
         delivered = deliver_pending(rt)
         if once:
             click.echo(f"delivered {delivered} event(s)")

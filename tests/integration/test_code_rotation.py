@@ -50,3 +50,13 @@ def test_stale_apple_code_is_rotated_once_and_the_old_one_refused(app):
     assert refused.json["error"]["code"] in ("code_already_used", "code_rejected")
     assert till.identify(member.apple_scan(1)).status_code == 200
     assert till.identify(fresh.apple_scan(0)).status_code == 200
+
+
+def test_worker_does_the_chores_and_delivers_what_they_produce(app):
+    member = enroll_member(app, balance=100)
+    _age_apple_code(app, member.card_number, days=45)
+    output = app.test_cli_runner().invoke(args=["worker", "--once"]).output
+    assert "codes_rotated 1" in output
+    assert "delivered 1 event(s)" in output  # the pass.changed of the rotation
+    with runtime(app).sessions() as session:
+        assert session.scalars(select(OutboxEvent.delivered_at)).one() is not None

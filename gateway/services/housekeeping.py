@@ -1,0 +1,31 @@
+"""The periodic chores the worker runs: each is safe to run any number of times."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from gateway.models.base import utcnow
+from gateway.runtime import Runtime
+from gateway.services import idempotency
+from gateway.services.code_rotation import rotate_stale_apple_codes
+from gateway.services.holds import release_all_expired_holds
+from gateway.services.points_expiry import expire_points
+from gateway.services.pos_settings import pos_settings
+
+
+def run_housekeeping(rt: Runtime) -> dict[str, int]:
+    """Expire points, release stale holds, rotate stale Apple codes, purge old idempotency keys."""
+    now = utcnow()
+    with rt.sessions() as session:
+        expired = expire_points(session, now)
+        released = release_all_expired_holds(session, now)
+        rotated = rotate_stale_apple_codes(
+            session, now, timedelta(days=int(rt.config["APPLE_CODE_MAX_AGE_DAYS"]))
+        )
+        purged = idempotency.purge(session, pos_settings(rt).idempotency_retention)
+    return {
+        "points_expired": expired.points,
+        "holds_released": released,
+        "codes_rotated": rotated,
+        "idempotency_purged": purged,
+    }
