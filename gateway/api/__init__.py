@@ -10,6 +10,7 @@ from flask import Flask
 def register_blueprints(app: Flask) -> None:
     """Attach every blueprint and the JSON error handler."""
     from gateway.api.apple_web_service import bp as apple_bp
+    from gateway.api.consents import bp as consents_bp
     from gateway.api.enrollment import bp as enrollment_bp
     from gateway.api.errors import register_error_handlers
     from gateway.api.google_callback import bp as google_callback_bp
@@ -26,6 +27,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(qr_bp)
     app.register_blueprint(apple_bp)
     app.register_blueprint(google_callback_bp)
+    app.register_blueprint(consents_bp)
     for register in _optional_blueprints():
         register(app)
 

@@ -10,6 +10,7 @@ from gateway.services.outbox import handles
 @handles("card.linked")
 @handles("card.saved")
 @handles("card.unlinked")
+@handles("consent.withdrawn")
 @handles("balance.changed")
 def tell_crm(rt: Runtime, event: OutboxEvent) -> None:
     """Deliver the event to the CRM; it dedupes on the event id."""

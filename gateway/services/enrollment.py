@@ -24,6 +24,7 @@ from gateway.models.base import utcnow
 from gateway.models.enrollment import Enrollment
 from gateway.models.program import Program
 from gateway.runtime import Runtime
+from gateway.services.consents import consents_token
 from gateway.services.issuance import ContactFacts, ensure_member
 from gateway.services.outbox import add_event, audit, deliver_pending
 from gateway.services.pass_links import card_links
@@ -243,4 +244,6 @@ def verify_enrollment(
         "digitized_existing": found,
         "apple": {"pkpass_url": links.pkpass_url},
         "google": {"save_url": links.save_url, "object_status": links.google_state},
+        "consents_url": f"{str(rt.config['PUBLIC_BASE_URL']).rstrip('/')}/api/v1/consents/"
+        + consents_token(rt, member.id),
     }
