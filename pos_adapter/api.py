@@ -13,11 +13,14 @@ from gateway.domain.errors import GatewayError
 from gateway.runtime import request_session, runtime
 from gateway.services import accruals, card_status, identify, redemptions, refunds
 from gateway.services.idempotency import (
+    KeyConflict,
     PosAnswer,
     StoredAnswer,
     begin,
     check_key,
+    encode,
     fingerprint,
+    replay_after_conflict,
     run,
 )
 from gateway.services.pos_settings import pos_settings
@@ -25,6 +28,7 @@ from pos_adapter.auth import (
     JOINED_AUTH_ENDPOINTS,
     current_terminal,
     key_hash,
+    remember_terminal,
     require_terminal,
 )
 
@@ -90,12 +94,45 @@ JOINED_AUTH_ENDPOINTS.add("pos.identify_card")
 
 @bp.post("/redemptions")
 def create_redemption() -> Response:
-    """Spend a reward or points (or hold them with capture: false)."""
-    check_key(request.headers.get("Idempotency-Key"))
-    parsed = pos_requests.redemption_request(_body())
-    return _keyed(
-        lambda: redemptions.redeem(request_session(), runtime(), current_terminal(), parsed)
+    """Spend a reward or points (or hold them with capture: false): the key is claimed, the
+    terminal checked and the effect made with its stored answer in one transaction."""
+    key, parsed = _authenticated_first(
+        lambda: (
+            check_key(request.headers.get("Idempotency-Key")),
+            pos_requests.redemption_request(_body()),
+        )
     )
+    session = request_session()
+    request_hash = fingerprint(request.method, request.path, request.get_data())
+    try:
+        outcome = redemptions.redeem_keyed(
+            session,
+            runtime(),
+            key_hash(),
+            key,
+            request_hash,
+            parsed,
+            pos_settings(runtime()).idempotency_stale,
+        )
+        if isinstance(outcome, StoredAnswer):
+            session.rollback()
+            return _response(outcome, replayed=True)
+        answer, terminal = outcome
+        remember_terminal(terminal)
+        session.commit()
+    except KeyConflict:
+        session.rollback()
+        return _response(
+            replay_after_conflict(session, current_terminal().terminal_id, key, request_hash),
+            replayed=True,
+        )
+    except BaseException:
+        session.rollback()
+        raise
+    return _response(StoredAnswer(answer.status, encode(answer)))
+
+
+JOINED_AUTH_ENDPOINTS.add("pos.create_redemption")
 
 
 @bp.post("/redemptions/<redemption_id>/capture")

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -137,6 +138,179 @@ def _take_over(session: Session, record_id: int, created_at: datetime, now: date
     )
     session.commit()
     return bool(getattr(claimed, "rowcount", 0) == 1)
+
+
+# --- keys claimed inside the work's own transaction (the redemption hot path) ----------------
+#
+# The record is written once, with the answer, by the statement that makes the effect, so a
+# keyed call costs no transaction of its own. A concurrent duplicate is told apart on
+# PostgreSQL by a transaction-scoped advisory lock on the key, taken in the call's first
+# statement (failing it answers idempotency_in_progress at once); SQLite serialises writers
+# anyway. A worker that dies leaves nothing behind: its transaction, record included, is
+# rolled back. Records `in_progress` (from `begin`) are honoured and taken over when stale.
+
+RECORD_COLUMNS = (
+    IdempotencyRecord.id,
+    IdempotencyRecord.request_hash,
+    IdempotencyRecord.status,
+    IdempotencyRecord.response_status,
+    IdempotencyRecord.response_body,
+    IdempotencyRecord.created_at,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """A key's record as read at the start of a call."""
+
+    id: int
+    request_hash: str
+    status: str
+    response_status: int | None
+    response_body: str | None
+    created_at: datetime
+
+
+class KeyConflict(Exception):
+    """The key's record was written by someone else after this call read it: start over."""
+
+
+def key_lock(terminal_key_hash: str, key: str) -> int:
+    """The advisory lock id of a terminal's key (signed 64 bits)."""
+    digest = hashlib.sha256(f"pos-idempotency\0{terminal_key_hash}\0{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def in_progress() -> GatewayError:
+    """The 409 of a key whose first request is still running."""
+    return GatewayError(
+        "idempotency_in_progress",
+        "a request with this Idempotency-Key is still being processed; retry shortly",
+        409,
+        headers={"Retry-After": "1"},
+    )
+
+
+def key_reused() -> GatewayError:
+    """The 422 of a key sent again with a different request."""
+    return GatewayError(
+        "idempotency_key_reused", "this Idempotency-Key was used with a different request", 422
+    )
+
+
+def decide(
+    record: KeyRecord, request_hash: str, stale_after: timedelta, now: datetime
+) -> StoredAnswer | datetime:
+    """What an existing record means: its answer to replay, or (when it is a stale
+    `in_progress` left by a dead worker) its created_at, to take it over; raises otherwise."""
+    if record.request_hash != request_hash:
+        raise key_reused()
+    if (
+        record.status == "done"
+        and record.response_status is not None
+        and record.response_body is not None
+    ):
+        return StoredAnswer(record.response_status, record.response_body)
+    if record.created_at <= now - stale_after:
+        return record.created_at
+    raise in_progress()
+
+
+@dataclass(frozen=True, slots=True)
+class KeyWrite:
+    """The record to store with a keyed call's effect (key None: an unkeyed call)."""
+
+    terminal_id: int
+    key: str | None
+    request_hash: str
+    taken_over: datetime | None
+    answer: PosAnswer
+
+    def params(self) -> dict[str, Any]:
+        """Bind parameters of RECORD_CTE."""
+        return {
+            "terminal_id": self.terminal_id,
+            "key": self.key,
+            "request_hash": self.request_hash,
+            "taken_over": self.taken_over,
+            "response_body": encode(self.answer),
+            "response_status": self.answer.status,
+        }
+
+
+# A CTE for a PostgreSQL write statement whose other CTEs include `account` (one row when the
+# effect happened): inserts the record done, or takes over the stale in_progress one it read.
+RECORD_CTE = """, record AS (
+    INSERT INTO idempotency_records
+        (terminal_id, key, request_hash, status, response_status, response_body, created_at)
+    SELECT :terminal_id, :key, :request_hash, 'done', :response_status, :response_body, :now
+    FROM account
+    ON CONFLICT (terminal_id, key) DO UPDATE
+    SET status = 'done', response_status = EXCLUDED.response_status,
+        response_body = EXCLUDED.response_body, created_at = EXCLUDED.created_at
+    WHERE idempotency_records.status = 'in_progress'
+      AND idempotency_records.request_hash = EXCLUDED.request_hash
+      AND idempotency_records.created_at = :taken_over
+    RETURNING id
+)"""
+
+
+def store_answer(conn: Connection, write: KeyWrite, now: datetime) -> bool:
+    """Portable form of RECORD_CTE: store the answer; False if the record was taken."""
+    params = write.params()
+    if write.taken_over is not None:
+        taken = conn.execute(
+            update(IdempotencyRecord)
+            .where(
+                IdempotencyRecord.terminal_id == write.terminal_id,
+                IdempotencyRecord.key == write.key,
+                IdempotencyRecord.status == "in_progress",
+                IdempotencyRecord.created_at == write.taken_over,
+            )
+            .values(
+                status="done",
+                response_status=params["response_status"],
+                response_body=params["response_body"],
+                created_at=now,
+            )
+        )
+        return bool(getattr(taken, "rowcount", 0) == 1)
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                insert(IdempotencyRecord).values(
+                    terminal_id=write.terminal_id,
+                    key=write.key,
+                    request_hash=write.request_hash,
+                    status="done",
+                    response_status=params["response_status"],
+                    response_body=params["response_body"],
+                    created_at=now,
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def replay_after_conflict(
+    session: Session, terminal_id: int, key: str, request_hash: str
+) -> StoredAnswer:
+    """After KeyConflict (the caller rolled back): the record that won, read afresh."""
+    row = session.execute(
+        select(*RECORD_COLUMNS).where(
+            IdempotencyRecord.terminal_id == terminal_id, IdempotencyRecord.key == key
+        )
+    ).first()
+    session.rollback()
+    if row is None:
+        raise in_progress()
+    record = KeyRecord(*row)
+    if record.request_hash != request_hash:
+        raise key_reused()
+    if record.status == "done" and record.response_status and record.response_body:
+        return StoredAnswer(record.response_status, record.response_body)
+    raise in_progress()
 
 
 def encode(answer: PosAnswer) -> str:
