@@ -11,11 +11,10 @@ from sqlalchemy.orm import Session
 from gateway.devcerts import dev_cert_paths
 from gateway.domain.errors import UpstreamUnavailable
 from gateway.models.apple_device import AppleDevice, AppleRegistration
-from gateway.models.card import Card, WalletPass
 from gateway.models.outbox import OutboxEvent
-from gateway.models.program import Program
 from gateway.runtime import Runtime
 from gateway.services.outbox import handles
+from gateway.services.pass_lookup import pass_for_card
 from passes.apple.apns import ApnsClient, ApnsProviderToken
 
 
@@ -57,16 +56,8 @@ def _pass_certificate_files(rt: Runtime) -> tuple[str, str]:
 def _pass_id(session: Session, event: OutboxEvent) -> int | None:
     if "pass_id" in event.payload:
         return int(event.payload["pass_id"])
-    return session.scalar(
-        select(WalletPass.id)
-        .join(Card, Card.id == WalletPass.card_id)
-        .join(Program, Program.id == Card.program_id)
-        .where(
-            Program.slug == event.payload["program"],
-            Card.number == event.payload["card_number"],
-            WalletPass.wallet == "apple",
-        )
-    )
+    found = pass_for_card(session, event.payload["program"], event.payload["card_number"], "apple")
+    return found.id if found else None
 
 
 @handles("pass.changed")

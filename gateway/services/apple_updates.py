@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from gateway.models.base import utcnow
-from gateway.models.card import Card, WalletPass
 from gateway.models.outbox import OutboxEvent
-from gateway.models.program import Program
 from gateway.runtime import Runtime
 from gateway.services.outbox import handles
+from gateway.services.pass_lookup import pass_query
 
 
 def next_update_time(previous: datetime, now: datetime) -> datetime:
@@ -29,15 +26,9 @@ def mark_apple_pass_updated(rt: Runtime, event: OutboxEvent) -> None:
     """Bump the pass's update tag so Wallet fetches it with the new balance and tier."""
     with rt.sessions() as session:
         wallet_pass = session.scalar(
-            select(WalletPass)
-            .join(Card, Card.id == WalletPass.card_id)
-            .join(Program, Program.id == Card.program_id)
-            .where(
-                Program.slug == event.payload["program"],
-                Card.number == event.payload["card_number"],
-                WalletPass.wallet == "apple",
-            )
-            .with_for_update()
+            pass_query(
+                event.payload["program"], event.payload["card_number"], "apple"
+            ).with_for_update()
         )
         if wallet_pass is not None:
             wallet_pass.update_tag += 1

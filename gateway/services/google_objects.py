@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.models.card import Card, WalletPass
@@ -14,6 +13,7 @@ from gateway.models.program import Program
 from gateway.runtime import Runtime
 from gateway.services.issuance import code_secret_purpose
 from gateway.services.outbox import handles
+from gateway.services.pass_lookup import pass_for_card
 from passes.google.client import WalletApiUnavailable, WalletClient
 from passes.google.objects import (
     LoyaltyClassContent,
@@ -118,15 +118,8 @@ def patch_google_object(rt: Runtime, event: OutboxEvent) -> None:
     if not rt.config["GOOGLE_API_BASE_URL"]:
         return
     with rt.sessions() as session:
-        wallet_pass = session.scalar(
-            select(WalletPass)
-            .join(Card, Card.id == WalletPass.card_id)
-            .join(Program, Program.id == Card.program_id)
-            .where(
-                Program.slug == event.payload["program"],
-                Card.number == event.payload["card_number"],
-                WalletPass.wallet == "google",
-            )
+        wallet_pass = pass_for_card(
+            session, event.payload["program"], event.payload["card_number"], "google"
         )
         if wallet_pass is None or wallet_pass.google_state in (None, "queued"):
             return
