@@ -12,12 +12,13 @@ transaction.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, insert, select, text, update
+from sqlalchemy import String, and_, bindparam, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -31,6 +32,7 @@ from gateway.models.outbox import OutboxEvent
 from gateway.models.pos import Checkout, Store, UsedCode
 from gateway.models.program import Program, Tier
 from gateway.runtime import Runtime
+from gateway.services import hot_sql
 from gateway.services.cardholder import (
     COLUMNS,
     WIDTH,
@@ -175,11 +177,11 @@ _ACCEPT_PG_APPLE = """, advanced AS (
 )"""
 
 
-def _accept_pg(apple: bool) -> Any:
+def _accept_pg(apple: bool) -> str:
     key = f"accept:pg:{apple}"
     cached = _STATEMENTS.get(key)
     if cached is None:
-        cached = text(_ACCEPT_PG.format(apple=_ACCEPT_PG_APPLE if apple else ""))
+        cached = hot_sql.named(_ACCEPT_PG.format(apple=_ACCEPT_PG_APPLE if apple else ""))
         _STATEMENTS[key] = cached
     return cached
 
@@ -200,10 +202,13 @@ def identify(session: Session, rt: Runtime, key_hash: str, raw_scan: str) -> Pos
     conn = session.connection(
         execution_options={"isolation_level": "AUTOCOMMIT"} if postgres else None
     )
-    rows = conn.execute(
-        _read_statement(dialect),
-        {"key_hash": key_hash, "number": scan.card_number if scan is not None else ""},
-    ).all()
+    params = {"key_hash": key_hash, "number": scan.card_number if scan is not None else ""}
+    statement = _read_statement(dialect)
+    rows: Sequence[Any] = (
+        hot_sql.fetch(conn, hot_sql.render(statement), params)
+        if postgres
+        else conn.execute(statement, params).all()
+    )
     if not rows:
         raise unauthorized()
     first = rows[0]
@@ -314,7 +319,7 @@ def _accept(
         if apple:
             params["event_id"] = new_event_id()
             params["payload"] = json.dumps(event)
-        used = conn.execute(_accept_pg(apple), params).scalar()
+        used = hot_sql.fetch(conn, _accept_pg(apple), params)[0][0]
         return token if used else None
     recorded = conn.execute(
         sqlite_insert(UsedCode)

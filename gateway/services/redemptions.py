@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -16,9 +17,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
-    literal,
     select,
-    text,
     true,
     update,
 )
@@ -34,6 +33,7 @@ from gateway.models.member import Account
 from gateway.models.pos import Checkout, IdempotencyRecord, Redemption, Terminal
 from gateway.models.program import Program, Reward
 from gateway.runtime import Runtime
+from gateway.services import hot_sql
 from gateway.services.cardholder import WIDTH, Cardholder, by_account, cardholder_query, tier_rules
 from gateway.services.checkout import checkout_expired, iso, token_hash
 from gateway.services.holds import (
@@ -145,7 +145,7 @@ def _read_statement(dialect: str, keyed: bool) -> Any:
     if keyed and dialect == "postgresql":
         claim: Any = func.pg_try_advisory_xact_lock(bindparam("lock", type_=BigInteger()))
     else:
-        claim = literal(True)
+        claim = true()
     statement = (
         select(*TERMINAL_COLUMNS, claim, *RECORD_COLUMNS, *held_columns, *REWARD_COLUMNS)
         .select_from(
@@ -209,19 +209,23 @@ def redeem_keyed(
     now = utcnow()
     dialect = rt.engine.dialect.name
     conn = session.connection()
-    row = conn.execute(
-        _read_statement(dialect, key is not None),
-        {
-            "key_hash": key_hash,
-            "key": key,
-            "lock": key_lock(key_hash, key) if key is not None else 0,
-            "token_hash": token_hash(request.checkout),
-            "now": now,
-            "reward_code": request.reward_code or "",
-        },
-    ).first()
-    if row is None:
+    params = {
+        "key_hash": key_hash,
+        "key": key,
+        "lock": key_lock(key_hash, key) if key is not None else 0,
+        "token_hash": token_hash(request.checkout),
+        "now": now,
+        "reward_code": request.reward_code or "",
+    }
+    statement = _read_statement(dialect, key is not None)
+    rows: Sequence[Any] = (
+        hot_sql.fetch_first_in_transaction(conn, hot_sql.render(statement), params)
+        if dialect == "postgresql"
+        else conn.execute(statement, params).all()
+    )
+    if not rows:
         raise unauthorized()
+    row = rows[0]
     terminal = terminal_from_row(row)
     taken_over: datetime | None = None
     if key is not None:
@@ -382,11 +386,11 @@ _WRITE_PG_FIFO = """, buckets AS (
 )"""
 
 
-def _write_pg_statement(fifo: bool, keyed: bool) -> Any:
+def _write_pg_statement(fifo: bool, keyed: bool) -> str:
     name = f"write:{fifo}:{keyed}"
     cached = _STATEMENTS.get(name)
     if cached is None:
-        cached = text(
+        cached = hot_sql.named(
             _WRITE_PG.format(
                 fifo=_WRITE_PG_FIFO if fifo else "",
                 record=RECORD_CTE if keyed else "",
@@ -427,7 +431,7 @@ def _write_pg(conn: Connection, write: PgWrite, keyed: KeyWrite) -> bool:
         "payload": json.dumps(payload, default=str),
         **keyed.params(),
     }
-    row = conn.execute(_write_pg_statement(spent > 0, keyed.key is not None), params).one()
+    row = hot_sql.fetch(conn, _write_pg_statement(spent > 0, keyed.key is not None), params)[0]
     if not row[0]:
         raise insufficient_points()
     return keyed.key is None or bool(row[1])
