@@ -113,6 +113,7 @@ def create_redemption() -> Response:
             request_hash,
             parsed,
             pos_settings(runtime()).idempotency_stale,
+            commit=True,
         )
         if isinstance(outcome, StoredAnswer):
             session.rollback()

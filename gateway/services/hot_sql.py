@@ -58,3 +58,13 @@ def fetch_first_in_transaction(
         with raw.pipeline():
             cursor.execute(sql, params, prepare=True)
         return cursor.fetchall()  # type: ignore[no-any-return]
+
+
+def fetch_and_commit(conn: Connection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """`fetch`, then COMMIT in the same round trip (pipelined); the rows once committed."""
+    raw = driver(conn)
+    with raw.cursor() as cursor:
+        with raw.pipeline():
+            cursor.execute(sql, params, prepare=True)
+            raw.commit()
+        return cursor.fetchall()  # type: ignore[no-any-return]

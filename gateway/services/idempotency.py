@@ -238,13 +238,15 @@ class KeyWrite:
         }
 
 
-# A CTE for a PostgreSQL write statement whose other CTEs include `account` (one row when the
-# effect happened): inserts the record done, or takes over the stale in_progress one it read.
+# A CTE for a PostgreSQL write statement, after a CTE `gate` (one row when the effect can be
+# made): inserts the record done, or takes over the stale in_progress one it read. The
+# statement's effect hangs off this CTE's row, so a record taken by someone else in the
+# meantime leaves the statement without any effect at all.
 RECORD_CTE = """, record AS (
     INSERT INTO idempotency_records
         (terminal_id, key, request_hash, status, response_status, response_body, created_at)
     SELECT :terminal_id, :key, :request_hash, 'done', :response_status, :response_body, :now
-    FROM account
+    FROM gate
     ON CONFLICT (terminal_id, key) DO UPDATE
     SET status = 'done', response_status = EXCLUDED.response_status,
         response_body = EXCLUDED.response_body, created_at = EXCLUDED.created_at

@@ -197,14 +197,18 @@ def redeem_keyed(
     request_hash: str,
     request: RedemptionRequest,
     stale_after: timedelta,
+    *,
+    commit: bool = False,
 ) -> tuple[PosAnswer, TerminalContext] | StoredAnswer:
     """Spend points within a live checkout; the kill switches are read fresh on every call.
 
     With a key, the answer is stored with the effect in the same transaction (the caller
-    commits), or the first answer comes back for a replay. On PostgreSQL that is two
-    statements besides BEGIN/COMMIT: the joined read (which locks the account row) and one
-    statement for every write (balance, ledger, FIFO buckets, redemption, audit, outbox, key).
-    Reward stock, daily limits, campaign budgets and expired holds add their own statements.
+    commits), or the first answer comes back for a replay. On PostgreSQL that is two round
+    trips with `commit` (the caller's commit then has nothing left to do): BEGIN with the
+    joined read (which locks the account row), then one statement for every write (balance,
+    ledger, FIFO buckets, redemption, audit, outbox, key) with COMMIT. Reward stock, daily
+    limits, campaign budgets and expired holds add their own statements, and the commit is
+    then left to the caller, so that a failed write undoes them.
     """
     now = utcnow()
     dialect = rt.engine.dialect.name
@@ -249,11 +253,16 @@ def redeem_keyed(
             raise not_found(f"reward {request.reward_code!r}")
         reward = _check_reward(session, holder, RewardPick(*row[_REWARD:]))
     points = reward.cost_points if reward is not None else (request.points or 0)
-    holder, _ = release_expired_holds_of(session, holder, now)
+    holder, released = release_expired_holds_of(session, holder, now)
     if holder.balance - holder.held < points:
         raise insufficient_points()
     _check_daily_limits(session, holder, reward, now)
     _take_stock_and_budget(session, holder, reward, points)
+    wrote_before = bool(
+        released
+        or (reward is not None and reward.stock is not None)
+        or holder.campaign_budget_points is not None
+    )
     public_id = "rdm_" + secrets.token_hex(10)
     order = request.order
     origin = Origin(
@@ -293,7 +302,7 @@ def redeem_keyed(
         answer = _created(public_id, status, points, reward, hold_expires_at, balance)
         write = PgWrite(holder, movement, origin, reason, details, redemption, balance, now)
         keyed = KeyWrite(terminal.terminal_id, key, request_hash, taken_over, answer)
-        if not _write_pg(conn, write, keyed):
+        if not _write_pg(conn, write, keyed, commit and key is not None and not wrote_before):
             raise KeyConflict()
         return answer, terminal
     balance = apply_change(session, holder, [movement], origin, reason=reason, **details)
@@ -339,10 +348,10 @@ class PgWrite:
 
 
 _WRITE_PG = """
-WITH account AS (
+WITH {gate}account AS (
     UPDATE accounts SET balance = balance + :points, held = held + :held_change
     WHERE id = :account_id
-      AND balance + :points - (held + :held_change) >= 0 AND held + :held_change >= 0
+      AND balance + :points - (held + :held_change) >= 0 AND held + :held_change >= 0{gated}
     RETURNING id
 ), entry AS (
     INSERT INTO ledger_entries (account_id, kind, points, held_change, remaining, expires_at,
@@ -368,9 +377,18 @@ WITH account AS (
     INSERT INTO outbox (event_id, kind, payload, created_at, attempts, next_attempt_at)
     SELECT :event_id, 'balance.changed', CAST(:payload AS JSON), :now, 0, :now FROM account
     RETURNING id
-){record}
-SELECT (SELECT count(*) FROM account){record_count}
+)
+SELECT (SELECT count(*) FROM account){counts}
 """
+# Keyed: the key's record is written first, off `gate` (the balance check, read on the row the
+# call has locked since its read, so the same row version the UPDATE sees), and the balance
+# moves only if the record was written. So the statement either does everything (effect and
+# answer) or nothing at all, which lets the caller commit in the same round trip as the write.
+_WRITE_PG_GATE = """gate AS (
+    SELECT id FROM accounts
+    WHERE id = :account_id
+      AND balance + :points - (held + :held_change) >= 0 AND held + :held_change >= 0
+){record}, """
 # FIFO: the oldest buckets first. This statement's snapshot is taken after the read locked
 # the account row, and every writer of an account takes that lock first, so it sees them all.
 _WRITE_PG_FIFO = """, buckets AS (
@@ -392,17 +410,24 @@ def _write_pg_statement(fifo: bool, keyed: bool) -> str:
     if cached is None:
         cached = hot_sql.named(
             _WRITE_PG.format(
+                gate=_WRITE_PG_GATE.format(record=RECORD_CTE) if keyed else "",
+                gated="\n      AND EXISTS (SELECT 1 FROM record)" if keyed else "",
                 fifo=_WRITE_PG_FIFO if fifo else "",
-                record=RECORD_CTE if keyed else "",
-                record_count=", (SELECT count(*) FROM record)" if keyed else "",
+                counts=", (SELECT count(*) FROM gate), (SELECT count(*) FROM record)"
+                if keyed
+                else "",
             )
         )
         _STATEMENTS[name] = cached
     return cached
 
 
-def _write_pg(conn: Connection, write: PgWrite, keyed: KeyWrite) -> bool:
-    """Every write of a redemption in one statement; False if the key's record was taken."""
+def _write_pg(conn: Connection, write: PgWrite, keyed: KeyWrite, commit: bool) -> bool:
+    """Every write of a redemption in one statement; False if the key's record was taken.
+
+    With `commit` (a keyed call whose transaction wrote nothing before), COMMIT goes in the
+    same round trip: the statement is all or nothing, so committing a failed one (insufficient
+    points, key taken) only ends the transaction and releases its locks."""
     movement, origin, holder = write.movement, write.origin, write.holder
     spent = max(-movement.points, 0)
     audit_details, payload = change_documents(
@@ -431,10 +456,16 @@ def _write_pg(conn: Connection, write: PgWrite, keyed: KeyWrite) -> bool:
         "payload": json.dumps(payload, default=str),
         **keyed.params(),
     }
-    row = hot_sql.fetch(conn, _write_pg_statement(spent > 0, keyed.key is not None), params)[0]
-    if not row[0]:
-        raise insufficient_points()
-    return keyed.key is None or bool(row[1])
+    sql = _write_pg_statement(spent > 0, keyed.key is not None)
+    if commit:
+        row = hot_sql.fetch_and_commit(conn, sql, params)[0]
+    else:
+        row = hot_sql.fetch(conn, sql, params)[0]
+    if row[0]:
+        return True
+    if keyed.key is not None and row[1]:
+        return False  # the balance check passed but the record was taken meanwhile
+    raise insufficient_points()
 
 
 def _check_reward(session: Session, holder: Cardholder, reward: RewardPick) -> RewardPick:
