@@ -18,7 +18,9 @@ def register_blueprints(app: Flask) -> None:
     from gateway.api.pages import bp as pages_bp
     from gateway.api.passes import bp as passes_bp
     from gateway.api.qr import bp as qr_bp
+    from gateway.api.stateless import StatelessSessions
 
+    app.session_interface = StatelessSessions()
     register_error_handlers(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(enrollment_bp)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.models.base import Base, BigId, utcnow
@@ -14,7 +14,18 @@ class LedgerEntry(Base):
     """One signed movement of points; the rows of an account always sum to its balance."""
 
     __tablename__ = "ledger_entries"
-    __table_args__ = (Index("ix_ledger_buckets", "account_id", "expires_at", "id"),)
+    __table_args__ = (
+        Index("ix_ledger_buckets", "account_id", "expires_at", "id"),
+        # Only open buckets, in spending order: a redemption reads these, not the whole history.
+        Index(
+            "ix_ledger_open_buckets",
+            "account_id",
+            "expires_at",
+            "id",
+            postgresql_where=text("remaining > 0"),
+            sqlite_where=text("remaining > 0"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
