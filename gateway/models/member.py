@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from gateway.domain.names import cashier_display_name
 from gateway.models.base import Base, BigId, utcnow
 
 
@@ -37,10 +38,7 @@ class Member(Base):
     @property
     def display_name(self) -> str:
         """First name and last initial: what a cashier may see."""
-        parts = self.name.split()
-        if not parts:
-            return "Member"
-        return parts[0] if len(parts) == 1 else f"{parts[0]} {parts[-1][0]}."
+        return cashier_display_name(self.name)
 
 
 class Consent(Base):

@@ -12,6 +12,7 @@ from sqlalchemy import Select, Text, and_, cast, func, select
 from sqlalchemy.orm import Session
 
 from gateway.domain.errors import GatewayError
+from gateway.domain.names import cashier_display_name
 from gateway.domain.points import TierRule
 from gateway.models.card import Card
 from gateway.models.member import Account, Member
@@ -52,10 +53,7 @@ class Cardholder:
     @property
     def display_name(self) -> str:
         """First name and last initial: what a cashier may see."""
-        parts = self.member_name.split()
-        if not parts:
-            return "Member"
-        return parts[0] if len(parts) == 1 else f"{parts[0]} {parts[-1][0]}."
+        return cashier_display_name(self.member_name)
 
     @property
     def discount_percent(self) -> Decimal:
