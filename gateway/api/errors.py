@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from flask import Flask, Response, jsonify
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from gateway.domain.errors import GatewayError
@@ -39,6 +41,20 @@ def register_error_handlers(app: Flask) -> None:
     def _http_error(error: HTTPException) -> tuple[Response, int]:
         status = error.code or 500
         return _answer(_HTTP_CODES.get(status, "http_error"), error.description or "", status)
+
+    # The database went away, refused a connection, or gave up on a lock: nothing was
+    # committed, so the caller may retry (with the same Idempotency-Key).
+    @app.errorhandler(sa_exc.OperationalError)
+    @app.errorhandler(sa_exc.InterfaceError)
+    @app.errorhandler(psycopg.OperationalError)
+    @app.errorhandler(psycopg.InterfaceError)
+    def _database_unavailable(error: Exception) -> tuple[Response, int]:
+        log.warning("database unavailable: %s", type(error).__name__)
+        response, status = _answer(
+            "database_unavailable", "the database is not reachable right now; try again", 503
+        )
+        response.headers["Retry-After"] = "1"
+        return response, status
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> tuple[Response, int]:

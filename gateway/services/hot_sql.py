@@ -11,10 +11,13 @@ the portable SQLAlchemy path.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 _DIALECT = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]
 _TEXTS: dict[int, str] = {}
@@ -41,11 +44,40 @@ def driver(conn: Connection) -> Any:
     return conn.connection.driver_connection
 
 
-def fetch(conn: Connection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """Run `sql` as a prepared statement on `conn`'s psycopg connection; every row as a tuple."""
-    with driver(conn).cursor() as cursor:
+@contextmanager
+def pooled(engine: Engine, *, autocommit: bool = False) -> Iterator[Any]:
+    """A psycopg connection straight from the engine's pool, without a Session around it.
+
+    A connection that was lost is dropped, and so are the pool's idle ones, which went down with
+    it as a rule (as SQLAlchemy does on a disconnect it sees itself).
+    """
+    proxied = engine.raw_connection()
+    raw: Any = proxied.driver_connection
+    try:
+        raw.autocommit = autocommit
+        yield raw
+    except psycopg.OperationalError as error:
+        if raw.broken or raw.closed:
+            proxied.invalidate(error)
+            engine.pool.dispose()
+        raise
+    finally:
+        if proxied.is_valid:
+            if autocommit and not raw.closed:
+                raw.autocommit = False
+            proxied.close()
+
+
+def fetch_raw(raw: Any, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run `sql` as a prepared statement on a psycopg connection; every row as a tuple."""
+    with raw.cursor() as cursor:
         cursor.execute(sql, params, prepare=True)
         return cursor.fetchall()  # type: ignore[no-any-return]
+
+
+def fetch(conn: Connection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run `sql` as a prepared statement on `conn`'s psycopg connection; every row as a tuple."""
+    return fetch_raw(driver(conn), sql, params)
 
 
 def fetch_first_in_transaction(

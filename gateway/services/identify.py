@@ -1,8 +1,9 @@
 """POST /pos/v1/identify: scan -> card -> one-time code accepted once -> checkout.
 
-The hot path is two statements on PostgreSQL, both outside an explicit transaction: one indexed
-SELECT of the terminal (by key hash), the card with its member, account, program and tier, its
-passes, and the program's rewards and tiers (read fresh, so kill switches act at once); then,
+The hot path is two statements on PostgreSQL, both autocommitted on a pooled connection taken
+without a Session: one indexed SELECT returning one row, the terminal (by key hash), the card
+with its member, account, program, tier and both passes, and the program's rewards and tiers
+(read fresh, so kill switches act at once); then,
 once the code is verified in Python, one statement that records the code as used (the unique
 key decides races), opens the checkout and, for Apple, advances the counter and writes the
 outbox event, all or nothing. SQLite runs the same steps as separate statements in one
@@ -12,16 +13,15 @@ transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import String, and_, bindparam, insert, select, update
+from sqlalchemy import String, and_, bindparam, insert, literal_column, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from gateway.domain.errors import GatewayError
 from gateway.domain.points import TierRule, meets_min_tier
@@ -98,35 +98,44 @@ def _seconds_left(until: datetime, now: datetime) -> str:
 # --- statements, built once per dialect -------------------------------------------------------
 
 _STATEMENTS: dict[str, Any] = {}
-PASS_COLUMNS = (
-    WalletPass.id,
-    WalletPass.wallet,
-    WalletPass.serial,
-    WalletPass.code_secret,
-    WalletPass.code_counter,
-)
+PASS_WIDTH = 5  # id, wallet, serial, sealed secret, counter
 _CARD_END = TERMINAL_WIDTH + WIDTH
-_PASS_END = _CARD_END + len(PASS_COLUMNS)
+_PASSES_END = _CARD_END + 2 * PASS_WIDTH
+
+
+# Constants in the SQL text, not parameters: the statement is rendered once for PostgreSQL.
+_APPLE: Any = literal_column("'apple'")
+_GOOGLE: Any = literal_column("'google'")
+
+
+def _pass_join(wallet: str) -> tuple[Any, Any]:
+    """The card's pass of one wallet (unique per card and wallet), outer-joined by alias."""
+    alias = aliased(WalletPass, name=f"{wallet}_pass")
+    columns = (alias.id, alias.wallet, alias.serial, alias.code_secret, alias.code_counter)
+    return alias, columns
 
 
 def _read_statement(dialect: str) -> Any:
-    """Terminal by key hash; LEFT JOIN the card (+ member, account, program, tier, passes)."""
+    """Terminal by key hash; LEFT JOIN the card (+ member, account, program, tier) and its two
+    passes, one row in all, so the catalogue subqueries run once."""
     cached = _STATEMENTS.get(f"read:{dialect}")
     if cached is not None:
         return cached
     terminals, live = live_terminals(bindparam("key_hash", type_=String()))
+    apple, apple_columns = _pass_join("apple")
+    google, google_columns = _pass_join("google")
     card = (
         Card.__table__.join(Member.__table__, Member.id == Card.member_id)
         .join(Account.__table__, Account.member_id == Member.id)
         .join(Program.__table__, Program.id == Card.program_id)
         .outerjoin(Tier.__table__, and_(Tier.program_id == Program.id, Tier.name == Member.tier))
-        .join(WalletPass.__table__, WalletPass.card_id == Card.id)
     )
     statement = (
         select(
             *TERMINAL_COLUMNS,
             *COLUMNS,
-            *PASS_COLUMNS,
+            *apple_columns,
+            *google_columns,
             rewards_json(dialect, Card.program_id),
             tiers_json(dialect, Card.program_id),
         )
@@ -138,9 +147,10 @@ def _read_statement(dialect: str) -> Any:
                     Card.number == bindparam("number", type_=String()),
                 ),
             )
+            .outerjoin(apple, and_(apple.card_id == Card.id, apple.wallet == _APPLE))
+            .outerjoin(google, and_(google.card_id == Card.id, google.wallet == _GOOGLE))
         )
         .where(live)
-        .order_by(WalletPass.id)
     )
     _STATEMENTS[f"read:{dialect}"] = statement
     return statement
@@ -191,27 +201,30 @@ def _accept_pg(apple: bool) -> str:
 
 def identify(session: Session, rt: Runtime, key_hash: str, raw_scan: str) -> PosAnswer:
     """Identify the cardholder from a scan and open (or re-open) a checkout."""
-    settings = pos_settings(rt)
-    now = utcnow()
-    dialect = rt.engine.dialect.name
-    postgres = dialect == "postgresql"
     try:
         scan: ScanV1 | None = parse_scan(raw_scan)
     except MalformedScan:
         scan = None
-    conn = session.connection(
-        execution_options={"isolation_level": "AUTOCOMMIT"} if postgres else None
-    )
     params = {"key_hash": key_hash, "number": scan.card_number if scan is not None else ""}
-    statement = _read_statement(dialect)
-    rows: Sequence[Any] = (
-        hot_sql.fetch(conn, hot_sql.render(statement), params)
-        if postgres
-        else conn.execute(statement, params).all()
-    )
-    if not rows:
+    statement = _read_statement(rt.engine.dialect.name)
+    if rt.engine.dialect.name != "postgresql":
+        conn = session.connection()
+        row = conn.execute(statement, params).first()
+        return _identify(session, rt, _SqlAlchemyWriter(conn), scan, row)
+    # PostgreSQL: a pooled connection of its own in autocommit, without the Session's
+    # per-request work; the rare paths (failures, re-scans, expired holds) use the session.
+    with hot_sql.pooled(rt.engine, autocommit=True) as raw:
+        rows = hot_sql.fetch_raw(raw, hot_sql.render(statement), params)
+        return _identify(session, rt, _PgWriter(raw), scan, rows[0] if rows else None)
+
+
+def _identify(
+    session: Session, rt: Runtime, writer: _Writer, scan: ScanV1 | None, first: Any
+) -> PosAnswer:
+    settings = pos_settings(rt)
+    now = utcnow()
+    if first is None:
         raise unauthorized()
-    first = rows[0]
     terminal = terminal_from_row(first)
     if terminal.locked_until is not None and terminal.locked_until > now:
         raise GatewayError(
@@ -222,7 +235,12 @@ def identify(session: Session, rt: Runtime, key_hash: str, raw_scan: str) -> Pos
         )
     if scan is None:
         raise GatewayError("malformed_scan", "the scan is not a loyalty card code", 400)
-    if first[TERMINAL_WIDTH] is None:
+    codes = [
+        PassCode(*first[start : start + PASS_WIDTH])
+        for start in (_CARD_END, _CARD_END + PASS_WIDTH)
+        if first[start] is not None
+    ]
+    if first[TERMINAL_WIDTH] is None or not codes:
         record_failure(session, settings, terminal, None, now)
         raise GatewayError("unknown_card", "no such card in this program", 404)
     holder = Cardholder(*first[TERMINAL_WIDTH:_CARD_END])
@@ -230,8 +248,7 @@ def identify(session: Session, rt: Runtime, key_hash: str, raw_scan: str) -> Pos
         raise GatewayError("card_revoked", "this card has been revoked", 410)
     if holder.locked_until is not None and holder.locked_until > now:
         raise _card_locked(holder.locked_until, now)
-    codes = [PassCode(*row[_CARD_END:_PASS_END]) for row in rows]
-    catalogue = Catalogue(parse_rewards(first[_PASS_END]), parse_tiers(first[_PASS_END + 1]))
+    catalogue = Catalogue(parse_rewards(first[_PASSES_END]), parse_tiers(first[_PASSES_END + 1]))
     match = _match(rt, settings, holder, codes, scan.code, now)
     if match is None:
         locked_until = record_failure(session, settings, terminal, holder, now)
@@ -240,11 +257,11 @@ def identify(session: Session, rt: Runtime, key_hash: str, raw_scan: str) -> Pos
         raise GatewayError("code_rejected", "the code on the card is not valid", 422)
     if match.fresh:
         expires_at = now + settings.checkout_ttl
-        token = _accept(conn, rt, postgres, terminal, holder, match, now, expires_at)
+        token = _accept(writer, rt, terminal, holder, match, now, expires_at)
         if token is not None:
-            holder = _release_expired_holds(session, postgres, holder, now)
+            holder = _release_expired_holds(session, holder, now)
             return _answer(holder, catalogue, match.code.wallet, token, expires_at)
-    return _rescan(session, rt, postgres, terminal, holder, catalogue, match, now)
+    return _rescan(session, rt, terminal, holder, catalogue, match, now)
 
 
 def _card_locked(until: datetime, now: datetime) -> GatewayError:
@@ -291,10 +308,89 @@ def _match(
     return None
 
 
+class _Writer(Protocol):
+    """Records an accepted code (and what hangs off it) on the read's connection."""
+
+    def accept(self, params: dict[str, Any], apple: bool, event: dict[str, Any]) -> bool:
+        """Record the code, open the checkout (Apple: advance, outbox); False if taken."""
+        ...
+
+
+class _PgWriter:
+    """PostgreSQL: one autocommitted statement; a lost race writes nothing."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def accept(self, params: dict[str, Any], apple: bool, event: dict[str, Any]) -> bool:
+        if apple:
+            params["event_id"] = new_event_id()
+            params["payload"] = json.dumps(event)
+        return bool(hot_sql.fetch_raw(self._raw, _accept_pg(apple), params)[0][0])
+
+
+class _SqlAlchemyWriter:
+    """SQLite: the same writes as separate statements in the session's transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def accept(self, params: dict[str, Any], apple: bool, event: dict[str, Any]) -> bool:
+        conn = self._conn
+        recorded = conn.execute(
+            sqlite_insert(UsedCode)
+            .values(
+                pass_id=params["pass_id"],
+                step=params["step"],
+                terminal_id=params["terminal_id"],
+                used_at=params["now"],
+            )
+            .on_conflict_do_nothing(index_elements=["pass_id", "step"])
+            .returning(UsedCode.id)
+        ).first()
+        if recorded is None:
+            return False
+        conn.execute(
+            insert(Checkout).values(
+                token_hash=params["token_hash"],
+                token_sealed=params["token_sealed"],
+                terminal_id=params["terminal_id"],
+                card_id=params["card_id"],
+                pass_id=params["pass_id"],
+                code_step=params["step"],
+                expires_at=params["expires_at"],
+                created_at=params["now"],
+            )
+        )
+        if apple:
+            conn.execute(
+                update(WalletPass)
+                .where(
+                    WalletPass.id == params["pass_id"], WalletPass.code_counter == params["step"]
+                )
+                .values(
+                    code_counter=params["step"] + 1,
+                    code_issued_at=params["now"],
+                    update_tag=WalletPass.update_tag + 1,
+                    updated_at=params["now"],
+                )
+            )
+            conn.execute(
+                insert(OutboxEvent).values(
+                    event_id=new_event_id(),
+                    kind="pass.changed",
+                    payload=event,
+                    created_at=params["now"],
+                    attempts=0,
+                    next_attempt_at=params["now"],
+                )
+            )
+        return True
+
+
 def _accept(
-    conn: Connection,
+    writer: _Writer,
     rt: Runtime,
-    postgres: bool,
     terminal: TerminalContext,
     holder: Cardholder,
     match: CodeMatch,
@@ -303,81 +399,24 @@ def _accept(
 ) -> str | None:
     """Record the code as used and open a checkout; None if another request used it first."""
     token, hashed, sealed = new_checkout_token(rt.secret_box)
-    apple = match.code.wallet == "apple"
     event = {"pass_id": match.code.pass_id, "serial": match.code.serial, "reason": "code_used"}
-    if postgres:
-        params: dict[str, Any] = {
-            "pass_id": match.code.pass_id,
-            "step": match.step,
-            "terminal_id": terminal.terminal_id,
-            "now": now,
-            "token_hash": hashed,
-            "token_sealed": sealed,
-            "card_id": holder.card_id,
-            "expires_at": expires_at,
-        }
-        if apple:
-            params["event_id"] = new_event_id()
-            params["payload"] = json.dumps(event)
-        used = hot_sql.fetch(conn, _accept_pg(apple), params)[0][0]
-        return token if used else None
-    recorded = conn.execute(
-        sqlite_insert(UsedCode)
-        .values(
-            pass_id=match.code.pass_id,
-            step=match.step,
-            terminal_id=terminal.terminal_id,
-            used_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["pass_id", "step"])
-        .returning(UsedCode.id)
-    ).first()
-    if recorded is None:
-        return None
-    conn.execute(
-        insert(Checkout).values(
-            token_hash=hashed,
-            token_sealed=sealed,
-            terminal_id=terminal.terminal_id,
-            card_id=holder.card_id,
-            pass_id=match.code.pass_id,
-            code_step=match.step,
-            expires_at=expires_at,
-            created_at=now,
-        )
-    )
-    if apple:
-        conn.execute(
-            update(WalletPass)
-            .where(WalletPass.id == match.code.pass_id, WalletPass.code_counter == match.step)
-            .values(
-                code_counter=match.step + 1,
-                code_issued_at=now,
-                update_tag=WalletPass.update_tag + 1,
-                updated_at=now,
-            )
-        )
-        conn.execute(
-            insert(OutboxEvent).values(
-                event_id=new_event_id(),
-                kind="pass.changed",
-                payload=event,
-                created_at=now,
-                attempts=0,
-                next_attempt_at=now,
-            )
-        )
-    return token
+    params: dict[str, Any] = {
+        "pass_id": match.code.pass_id,
+        "step": match.step,
+        "terminal_id": terminal.terminal_id,
+        "now": now,
+        "token_hash": hashed,
+        "token_sealed": sealed,
+        "card_id": holder.card_id,
+        "expires_at": expires_at,
+    }
+    return token if writer.accept(params, match.code.wallet == "apple", event) else None
 
 
-def _release_expired_holds(
-    session: Session, postgres: bool, holder: Cardholder, now: datetime
-) -> Cardholder:
+def _release_expired_holds(session: Session, holder: Cardholder, now: datetime) -> Cardholder:
     """Holds past their TTL go back first (only an account with held points can have any)."""
     if holder.held == 0:
         return holder
-    if postgres:
-        session.rollback()  # leave autocommit: the release is one transaction of its own
     holder, _ = release_expired_holds_of(session, holder, now)
     return holder
 
@@ -385,7 +424,6 @@ def _release_expired_holds(
 def _rescan(
     session: Session,
     rt: Runtime,
-    postgres: bool,
     terminal: TerminalContext,
     holder: Cardholder,
     catalogue: Catalogue,
@@ -400,7 +438,7 @@ def _rescan(
         hint = REFRESH_HINT if match.code.wallet == "apple" else "this code was already used"
         raise GatewayError("code_already_used", hint, 409)
     token, expires_at = reopened
-    holder = _release_expired_holds(session, postgres, holder, now)
+    holder = _release_expired_holds(session, holder, now)
     return _answer(holder, catalogue, match.code.wallet, token, expires_at)
 
 
