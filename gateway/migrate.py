@@ -15,7 +15,10 @@ def alembic_config(engine: Engine) -> Config:
     """An Alembic config pointing at the project's revisions and this engine."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # ConfigParser interpolates "%": a URL with an escaped character (a socket path, a
+    # password) must be stored with "%%".
+    url = engine.url.render_as_string(hide_password=False)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
