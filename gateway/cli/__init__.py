@@ -13,6 +13,7 @@ def register_commands(app: Flask) -> None:
     from gateway.cli.keys import keys_group
     from gateway.cli.members import members_group
     from gateway.cli.pos_admin import (
+        cards_group,
         holds_group,
         idempotency_group,
         points_group,
@@ -30,6 +31,7 @@ def register_commands(app: Flask) -> None:
         codes_group,
         stores_group,
         terminals_group,
+        cards_group,
         points_group,
         holds_group,
         idempotency_group,

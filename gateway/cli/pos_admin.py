@@ -1,4 +1,4 @@
-"""`gateway stores|terminals|points|holds|idempotency ...`: operating the point of sale."""
+"""`gateway stores|terminals|cards|points|holds|idempotency ...`: operating the point of sale."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from gateway.runtime import request_session, runtime
 from gateway.services import idempotency, terminals
 from gateway.services.checkout import iso
 from gateway.services.holds import release_all_expired_holds
+from gateway.services.lock_release import Release, unlock_card, unlock_terminal
 from gateway.services.points_expiry import expire_points
 from gateway.services.pos_settings import pos_settings
 
 stores_group = AppGroup("stores", help="Stores of a program.")
 terminals_group = AppGroup("terminals", help="Till keys.")
+cards_group = AppGroup("cards", help="Loyalty cards at the point of sale.")
 points_group = AppGroup("points", help="Points ledger maintenance.")
 holds_group = AppGroup("holds", help="Two-phase redemption holds.")
 idempotency_group = AppGroup("idempotency", help="Stored Idempotency-Key answers.")
@@ -23,6 +25,12 @@ idempotency_group = AppGroup("idempotency", help="Stored Idempotency-Key answers
 
 def _fail(error: GatewayError) -> click.ClickException:
     return click.ClickException(error.message)
+
+
+def _report(release: Release) -> str:
+    if release.lifted_lock is None:
+        return f"{release.name} was not locked: nothing to do"
+    return f"{release.name} unlocked (lock was until {iso(release.lifted_lock)})"
 
 
 @stores_group.command("create")
@@ -69,6 +77,29 @@ def list_terminals_command() -> None:
     for terminal, store in terminals.list_terminals(request_session()):
         state = f"revoked {iso(terminal.revoked_at)}" if terminal.revoked_at else "active"
         click.echo(f"{terminal.id}\t{store.code}\t{terminal.key_prefix}...\t{terminal.name}\t{state}")
+
+
+@terminals_group.command("unlock")
+@click.argument("id_or_prefix")
+def unlock_terminal_command(id_or_prefix: str) -> None:
+    """Lift a terminal's scan lock (too many wrong codes) by id or key prefix."""
+    try:
+        release = unlock_terminal(request_session(), id_or_prefix, utcnow())
+    except GatewayError as error:
+        raise _fail(error) from None
+    click.echo(_report(release))
+
+
+@cards_group.command("unlock")
+@click.argument("number")
+@click.option("--program", default=None, help="Program slug (needed if several have NUMBER).")
+def unlock_card_command(number: str, program: str | None) -> None:
+    """Lift the scan lock of the card with NUMBER (too many wrong codes)."""
+    try:
+        release = unlock_card(request_session(), number, program, utcnow())
+    except GatewayError as error:
+        raise _fail(error) from None
+    click.echo(_report(release))
 
 
 @points_group.command("expire")

@@ -78,8 +78,8 @@ def create_terminal(session: Session, store_code: str, name: str = "") -> tuple[
     return terminal, key
 
 
-def revoke_terminal(session: Session, id_or_prefix: str) -> Terminal:
-    """Revoke a terminal by id or key prefix; its key stops working at once."""
+def terminal_by_id_or_prefix(session: Session, id_or_prefix: str) -> Terminal:
+    """The one terminal named by its id or its key prefix (not_found / ambiguous otherwise)."""
     conditions = [Terminal.key_prefix == id_or_prefix]
     if id_or_prefix.isdigit():
         conditions.append(Terminal.id == int(id_or_prefix))
@@ -88,7 +88,12 @@ def revoke_terminal(session: Session, id_or_prefix: str) -> Terminal:
         raise not_found(f"terminal {id_or_prefix!r}")
     if len(matches) > 1:
         raise GatewayError("ambiguous", f"{id_or_prefix!r} names several terminals", 409)
-    terminal = matches[0]
+    return matches[0]
+
+
+def revoke_terminal(session: Session, id_or_prefix: str) -> Terminal:
+    """Revoke a terminal by id or key prefix; its key stops working at once."""
+    terminal = terminal_by_id_or_prefix(session, id_or_prefix)
     if terminal.revoked_at is None:
         terminal.revoked_at = utcnow()
         audit(session, "operator", "terminal.revoked", f"terminal:{terminal.id}")
