@@ -15,8 +15,8 @@ class LedgerEntry(Base):
 
     __tablename__ = "ledger_entries"
     __table_args__ = (
-        Index("ix_ledger_buckets", "account_id", "expires_at", "id"),
-        # Only open buckets, in spending order: a redemption reads these, not the whole history.
+        # Only open buckets, in spending order: a redemption reads these, not the whole history;
+        # every query of buckets asks for `remaining > 0`, so no full-history copy is kept.
         Index(
             "ix_ledger_open_buckets",
             "account_id",
