@@ -12,6 +12,7 @@ from gateway.domain import pos_requests
 from gateway.domain.errors import GatewayError
 from gateway.runtime import request_session, runtime
 from gateway.services import accruals, card_status, identify, redemptions, refunds
+from gateway.services.checkout import checkout_signer
 from gateway.services.idempotency import (
     KeyConflict,
     PosAnswer,
@@ -155,7 +156,10 @@ def create_accrual() -> Response:
     """Earn points for an order."""
     check_key(request.headers.get("Idempotency-Key"))
     parsed = pos_requests.accrual_request(_body())
-    return _keyed(lambda: accruals.accrue(request_session(), current_terminal(), parsed))
+    signer = checkout_signer(runtime())
+    return _keyed(
+        lambda: accruals.accrue(request_session(), signer, current_terminal(), parsed)
+    )
 
 
 @bp.post("/refunds")

@@ -11,7 +11,6 @@ from gateway.models.member import Account, Consent, Member
 from gateway.models.outbox import AuditEvent, OutboxEvent
 from gateway.models.pos import (
     Accrual,
-    Checkout,
     IdempotencyRecord,
     Redemption,
     Refund,
@@ -30,7 +29,6 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Card",
-    "Checkout",
     "Consent",
     "CrmCardEvent",
     "CrmMember",

@@ -1,11 +1,12 @@
-"""Point-of-sale tables: stores, terminals, checkouts, used codes, redemptions, accruals."""
+"""Point-of-sale tables: stores, terminals, used codes, redemptions, accruals (checkouts are
+signed tokens, see services.checkout)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.models.base import Base, BigId, utcnow
@@ -39,24 +40,6 @@ class Terminal(Base):
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
-
-
-class Checkout(Base):
-    """A short-lived session opened by a valid one-time code, bound to one terminal and card."""
-
-    __tablename__ = "checkouts"
-    __table_args__ = (Index("ix_checkouts_pass_step", "pass_id", "code_step"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    # The token itself, encrypted, so a re-scan at the same terminal gets the same checkout back.
-    token_sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
-    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id"))
-    pass_id: Mapped[int] = mapped_column(ForeignKey("passes.id"))
-    code_step: Mapped[int] = mapped_column(BigId)
-    expires_at: Mapped[datetime]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class UsedCode(Base):

@@ -17,20 +17,22 @@ from gateway.models.member import Member
 from gateway.models.pos import Accrual
 from gateway.services import cardholder
 from gateway.services.cardholder import Cardholder, tier_rules
-from gateway.services.checkout import live_checkout
+from gateway.services.checkout import CheckoutSigner, live_checkout
 from gateway.services.idempotency import PosAnswer
 from gateway.services.ledger import Balance, Movement, Origin, move_points, record_change
 from gateway.services.terminals import TerminalContext
 
 
-def accrue(session: Session, terminal: TerminalContext, request: AccrualRequest) -> PosAnswer:
+def accrue(
+    session: Session, signer: CheckoutSigner, terminal: TerminalContext, request: AccrualRequest
+) -> PosAnswer:
     """Earn points for an order; a repeat of the same store + order answers the first accrual."""
     now = utcnow()
     order = request.order
     first = _existing(session, terminal, order.id)
     if first is not None:
         return first
-    holder = _cardholder(session, terminal, request)
+    holder = _cardholder(session, signer, terminal, request)
     if holder.card_status == "revoked":
         raise GatewayError("card_revoked", "this card has been revoked", 410)
     assert order.total is not None and order.currency is not None
@@ -79,9 +81,11 @@ def accrue(session: Session, terminal: TerminalContext, request: AccrualRequest)
     )
 
 
-def _cardholder(session: Session, terminal: TerminalContext, request: AccrualRequest) -> Cardholder:
+def _cardholder(
+    session: Session, signer: CheckoutSigner, terminal: TerminalContext, request: AccrualRequest
+) -> Cardholder:
     if request.checkout is not None:
-        return live_checkout(session, terminal, request.checkout, utcnow())
+        return live_checkout(session, signer, terminal, request.checkout, utcnow())
     assert request.card_number is not None
     holder = cardholder.by_number(session, terminal.program_id, request.card_number)
     if holder is None:

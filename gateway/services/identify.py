@@ -5,9 +5,9 @@ without a Session: one indexed SELECT returning one row, the terminal (by key ha
 with its member, account, program, tier and both passes, and the program's rewards and tiers
 (read fresh, so kill switches act at once); then,
 once the code is verified in Python, one statement that records the code as used (the unique
-key decides races), opens the checkout and, for Apple, advances the counter and writes the
-outbox event, all or nothing. SQLite runs the same steps as separate statements in one
-transaction.
+key decides races) and, for Apple, advances the counter and writes the outbox event, all or
+nothing. The checkout is a signed token, so opening it writes nothing. SQLite runs the same
+steps as separate statements in one transaction.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from gateway.models.base import utcnow
 from gateway.models.card import Card, WalletPass
 from gateway.models.member import Account, Member
 from gateway.models.outbox import OutboxEvent
-from gateway.models.pos import Checkout, Store, UsedCode
+from gateway.models.pos import Store, UsedCode
 from gateway.models.program import Program, Tier
 from gateway.runtime import Runtime
 from gateway.services import hot_sql
@@ -43,7 +43,13 @@ from gateway.services.cardholder import (
     rewards_json,
     tiers_json,
 )
-from gateway.services.checkout import iso, new_checkout_token, reopen_checkout
+from gateway.services.checkout import (
+    CheckoutClaim,
+    checkout_expiry,
+    checkout_signer,
+    iso,
+    reopen_checkout,
+)
 from gateway.services.holds import release_expired_holds_of
 from gateway.services.idempotency import PosAnswer
 from gateway.services.issuance import code_secret_purpose
@@ -156,19 +162,14 @@ def _read_statement(dialect: str) -> Any:
     return statement
 
 
-# One round trip on PostgreSQL: the code is recorded once (ON CONFLICT DO NOTHING), and every
-# other write hangs off that row, so a lost race writes nothing at all.
+# One round trip on PostgreSQL: the code is recorded once (ON CONFLICT DO NOTHING), and the
+# Apple writes hang off that row, so a lost race writes nothing at all. The checkout itself is
+# a signed token (services.checkout): nothing to store.
 _ACCEPT_PG = """
 WITH used AS (
     INSERT INTO used_codes (pass_id, step, terminal_id, used_at)
     VALUES (:pass_id, :step, :terminal_id, :now)
     ON CONFLICT (pass_id, step) DO NOTHING
-    RETURNING id
-), opened AS (
-    INSERT INTO checkouts
-        (token_hash, token_sealed, terminal_id, card_id, pass_id, code_step, expires_at, created_at)
-    SELECT :token_hash, :token_sealed, :terminal_id, :card_id, :pass_id, :step, :expires_at, :now
-    FROM used
     RETURNING id
 ){apple}
 SELECT count(*) FROM used
@@ -256,7 +257,7 @@ def _identify(
             raise _card_locked(locked_until, now)
         raise GatewayError("code_rejected", "the code on the card is not valid", 422)
     if match.fresh:
-        expires_at = now + settings.checkout_ttl
+        expires_at = checkout_expiry(now, settings.checkout_ttl)
         token = _accept(writer, rt, terminal, holder, match, now, expires_at)
         if token is not None:
             holder = _release_expired_holds(session, holder, now)
@@ -350,18 +351,6 @@ class _SqlAlchemyWriter:
         ).first()
         if recorded is None:
             return False
-        conn.execute(
-            insert(Checkout).values(
-                token_hash=params["token_hash"],
-                token_sealed=params["token_sealed"],
-                terminal_id=params["terminal_id"],
-                card_id=params["card_id"],
-                pass_id=params["pass_id"],
-                code_step=params["step"],
-                expires_at=params["expires_at"],
-                created_at=params["now"],
-            )
-        )
         if apple:
             conn.execute(
                 update(WalletPass)
@@ -398,19 +387,19 @@ def _accept(
     expires_at: datetime,
 ) -> str | None:
     """Record the code as used and open a checkout; None if another request used it first."""
-    token, hashed, sealed = new_checkout_token(rt.secret_box)
     event = {"pass_id": match.code.pass_id, "serial": match.code.serial, "reason": "code_used"}
     params: dict[str, Any] = {
         "pass_id": match.code.pass_id,
         "step": match.step,
         "terminal_id": terminal.terminal_id,
         "now": now,
-        "token_hash": hashed,
-        "token_sealed": sealed,
-        "card_id": holder.card_id,
-        "expires_at": expires_at,
     }
-    return token if writer.accept(params, match.code.wallet == "apple", event) else None
+    if not writer.accept(params, match.code.wallet == "apple", event):
+        return None
+    claim = CheckoutClaim(
+        terminal.terminal_id, holder.card_id, match.code.pass_id, match.step, expires_at
+    )
+    return checkout_signer(rt).issue(claim)
 
 
 def _release_expired_holds(session: Session, holder: Cardholder, now: datetime) -> Cardholder:
@@ -432,7 +421,14 @@ def _rescan(
 ) -> PosAnswer:
     """The same code again: its open checkout at this terminal, or code_already_used."""
     reopened = reopen_checkout(
-        session, rt.secret_box, terminal, match.code.pass_id, match.step, now
+        session,
+        checkout_signer(rt),
+        terminal,
+        holder.card_id,
+        match.code.pass_id,
+        match.step,
+        pos_settings(rt).checkout_ttl,
+        now,
     )
     if reopened is None:
         hint = REFRESH_HINT if match.code.wallet == "apple" else "this code was already used"

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from gateway.models.ledger import LedgerEntry
 from gateway.models.outbox import OutboxEvent
-from gateway.models.pos import Checkout, Refund
+from gateway.models.pos import Refund, UsedCode
 from gateway.runtime import runtime
 from tests.factories import enroll_member
 from tests.integration.conftest import account_state, assert_ledger_consistent, new_till
@@ -75,7 +75,7 @@ def test_same_code_from_16_terminals_opens_exactly_one_checkout(app):
         (r.status_code, r.json.get("error", {}).get("code", "")) for r in results
     )
     assert codes == {(200, ""): 1, (409, "code_already_used"): 15}
-    assert _count(app, Checkout.id.is_not(None)) == 1
+    assert _count(app, UsedCode.id.is_not(None)) == 1
     assert _count(app, OutboxEvent.kind == "pass.changed") == 1
 
 
