@@ -4,10 +4,13 @@ Run with `python -m bench.pos_http [--seconds S] [--connections 8] [--large-card
 
 Both apps are served by gunicorn with the same settings (2 gthread workers by default) and
 driven from a second process (`wrk` when installed, else a Python keep-alive driver) at
-8 concurrent connections, one run after the other in the same session, so the printed ratios
-survive a noisy machine. The database is GATEWAY_DATABASE_URL, else BENCH_DATABASE_URL, else
-postgresql+psycopg://postgres@127.0.0.1:5432/bench (created when missing). Its schema is
-dropped and rebuilt, so the bench refuses a database whose name lacks "bench" unless --force.
+8 concurrent connections (by default each its own till: a terminal key of the same store), one
+run after the other in the same session, so the printed ratios survive a noisy machine. The
+machine's busy CPU time per request is printed too: the host's steal is not in it, so its ratio
+is the steadier one on a shared host. The database is GATEWAY_DATABASE_URL, else
+BENCH_DATABASE_URL, else postgresql+psycopg://postgres@127.0.0.1:5432/bench (created when
+missing). Its schema is dropped and rebuilt, so the bench refuses a database whose name lacks
+"bench" unless --force.
 
 Workloads: (a) the baseline POST /json; (b) POST /pos/v1/identify with fresh codes: Google
 passes (TOTP; every request a member not scanned before) and Apple passes (counter codes; each
@@ -15,7 +18,9 @@ connection cycles over its own members and sends the next counter's code); (c) P
 /pos/v1/redemptions of 1 point with a unique Idempotency-Key per request. Then identify latency
 with 1,000 cards in the program vs 1,000,000: the extra cards are bulk-inserted rows (a filler
 member and a card row each, no passes or accounts), since only the card-number index matters
-for the lookup. The figures are printed with the targets; nothing is asserted.
+for the lookup. Two hand-written reference endpoints on the baseline's server (a card SELECT
+and an INSERT on a bare connection, in one or two round trips) show what the machine allows.
+The figures are printed with the targets; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +50,7 @@ from flask import Flask
 from sqlalchemy import String, cast, func, insert, literal, select, text
 from sqlalchemy.engine import Engine, make_url
 
+from bench.baseline_app import REFERENCE_DSN_ENV, REFERENCE_TABLE
 from gateway import create_app
 from gateway.adapters.crm import CrmMemberRecord
 from gateway.db import make_engine
@@ -92,8 +98,10 @@ end
 function init(args)
   path = args[1]
   keyed = args[3] == "1"
-  auth = args[4]
-  run_id = args[5]
+  run_id = args[4]
+  local a = assert(io.open(args[2] .. tid .. ".auth", "r"))
+  auth = a:read("*l")
+  a:close()
   bodies = {}
   local f = assert(io.open(args[2] .. tid .. ".txt", "r"))
   for line in f:lines() do bodies[#bodies + 1] = line end
@@ -150,7 +158,7 @@ class Workload:
     label: str
     path: str
     bodies: list[list[str]]
-    auth: str
+    auth: list[str]  # Authorization per connection (cycled)
     keyed: bool = False
     fresh: bool = False  # bodies carry one-time codes: reusing one is an error
 
@@ -165,11 +173,23 @@ class Result:
     p99_ms: float
     failed: int
     exhausted: int = 0
+    cpu_us: float = 0.0  # busy CPU time of the whole machine per request (servers, DB, driver)
+    steal: float = 0.0  # share of the run's CPU time the host took away (a noise gauge)
 
     @property
     def rate(self) -> float:
         """Requests per second."""
         return self.requests / self.seconds if self.seconds else 0.0
+
+
+def cpu_times() -> tuple[int, int]:
+    """Busy and stolen CPU ticks of the machine so far (/proc/stat; zeros elsewhere)."""
+    try:
+        fields = [int(value) for value in Path("/proc/stat").read_text().split()[1:9]]
+    except (OSError, ValueError):
+        return 0, 0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return user + nice + system + irq + softirq, steal
 
 
 @dataclass
@@ -216,7 +236,19 @@ def prepare_database(url: str, force: bool) -> Engine:
             Path(name).unlink()
         engine = make_engine(url)
     upgrade_to_head(engine)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text(
+                f"CREATE TABLE {REFERENCE_TABLE} (id bigserial PRIMARY KEY,"
+                " card_id bigint NOT NULL, token text NOT NULL UNIQUE,"
+                " created_at timestamptz NOT NULL DEFAULT now())"
+            ))
     return engine
+
+
+def reference_dsn(url: str) -> str:
+    """The libpq form of a SQLAlchemy PostgreSQL URL (for the reference endpoints)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def seed_members(
@@ -411,11 +443,28 @@ def _wait_ready(port: int, process: subprocess.Popen[bytes], seconds: float = 60
 def drive(
     port: int, workload: Workload, seconds: int, work_dir: Path, driver: str, show_errors: bool
 ) -> Result:
-    """Run a workload from a second process: wrk, or the Python keep-alive driver."""
+    """Run a workload from a second process, and what the machine's CPUs spent on it.
+
+    CPU time per request does not count time the host steals from this virtual machine, so
+    its ratio to the baseline's is steadier than the ratio of requests/s on a shared host.
+    """
+    busy_before, steal_before = cpu_times()
+    result = _drive(port, workload, seconds, work_dir, driver, show_errors)
+    busy_after, steal_after = cpu_times()
+    busy, stolen = busy_after - busy_before, steal_after - steal_before
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    cpu_us = busy / ticks / result.requests * 1e6 if result.requests else 0.0
+    return replace(result, cpu_us=cpu_us, steal=stolen / (busy + stolen) if busy else 0.0)
+
+
+def _drive(
+    port: int, workload: Workload, seconds: int, work_dir: Path, driver: str, show_errors: bool
+) -> Result:
     folder = work_dir / f"run-{uuid.uuid4().hex[:8]}"
     folder.mkdir()
     for n, bodies in enumerate(workload.bodies):
         (folder / f"bodies-{n}.txt").write_text("\n".join(bodies) + "\n")
+        (folder / f"bodies-{n}.auth").write_text(workload.auth[n % len(workload.auth)] + "\n")
     connections = len(workload.bodies)
     if driver == "wrk":
         script = folder / "driver.lua"
@@ -424,7 +473,7 @@ def drive(
             "wrk", "-t", str(connections), "-c", str(connections), "-d", f"{seconds}s",
             "--timeout", "10s", "-s", str(script), f"http://127.0.0.1:{port}", "--",
             workload.path, str(folder / "bodies-"), "1" if workload.keyed else "0",
-            workload.auth, uuid.uuid4().hex[:8],
+            uuid.uuid4().hex[:8],
         ]
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
         for row in output.splitlines():
@@ -436,7 +485,8 @@ def drive(
                       status + socket_errors, exhausted if workload.fresh else 0)
     spec = folder / "spec.json"
     spec.write_text(json.dumps({
-        "port": port, "path": workload.path, "seconds": seconds, "auth": workload.auth,
+        "port": port, "path": workload.path, "seconds": seconds,
+        "auths": [workload.auth[n % len(workload.auth)] for n in range(connections)],
         "keyed": workload.keyed, "show_errors": show_errors,
         "files": [str(folder / f"bodies-{n}.txt") for n in range(connections)],
     }))
@@ -469,7 +519,7 @@ def python_driver(spec_path: str) -> None:
         for sent, body in enumerate(lists[n], start=1):
             if time.perf_counter() >= deadline[0]:
                 break
-            headers = {"Content-Type": "application/json", "Authorization": spec["auth"]}
+            headers = {"Content-Type": "application/json", "Authorization": spec["auths"][n]}
             if spec["keyed"]:
                 headers["Idempotency-Key"] = f"{run_id}-{n}-{sent}"
             began = time.perf_counter()
@@ -538,19 +588,37 @@ class Series:
         """Median of the rounds' p99 latencies."""
         return statistics.median(result.p99_ms for result in self.rounds)
 
+    @property
+    def cpu_us(self) -> float:
+        """Median CPU time of the machine per request."""
+        return statistics.median(result.cpu_us for result in self.rounds)
+
+    @property
+    def steal(self) -> float:
+        """The largest share of CPU time stolen by the host in a round."""
+        return max(result.steal for result in self.rounds)
+
     def share_of(self, baseline: Series) -> float:
         """Median over rounds of this rate / the baseline's rate in the same round."""
         pairs = zip(self.rounds, baseline.rounds, strict=True)
         return statistics.median(ours.rate / base.rate for ours, base in pairs if base.rate)
 
+    def cpu_share_of(self, baseline: Series) -> float:
+        """Median over rounds of the baseline's CPU per request / this one's: the share of the
+        baseline's requests/s the machine could serve if the host took nothing away."""
+        pairs = zip(self.rounds, baseline.rounds, strict=True)
+        return statistics.median(base.cpu_us / ours.cpu_us for ours, base in pairs if ours.cpu_us)
+
     def line(self, baseline: Series | None = None,
              target: tuple[float, float] | None = None) -> str:
         """One printed row."""
         row = (f"  {self.label:<32} {self.rate:8.0f} req/s   p50 {self.p50_ms:6.2f} ms   "
-               f"p99 {self.p99_ms:6.2f} ms")
+               f"p99 {self.p99_ms:6.2f} ms   CPU {self.cpu_us:5.0f} us/req")
+        if self.steal >= 0.05:
+            row += f" (host took up to {self.steal:.0%})"
         if baseline is not None:
             share = self.share_of(baseline)
-            row += f"   {share:6.1%} of baseline"
+            row += f"   {share:6.1%} of baseline (by CPU {self.cpu_share_of(baseline):5.1%})"
             if target is not None:
                 share_target, p99_target = target
                 met = share >= share_target and self.p99_ms <= p99_target
@@ -579,7 +647,8 @@ def run(args: argparse.Namespace) -> None:
     seconds, rounds, conns = max(1, round(args.seconds)), max(1, args.rounds), args.connections
     print(f"database: {make_url(url).render_as_string(hide_password=True)}")
     print(f"gunicorn: {args.workers} {args.worker_class} workers x {args.threads} threads; "
-          f"load: {conns} connections from a second process ({driver}); {os.cpu_count()} CPUs; "
+          f"load: {conns} connections from a second process ({driver}) as {args.tills} till(s); "
+          f"{os.cpu_count()} CPUs; "
           f"{rounds} round(s) of {seconds} s per workload")
     if driver == "python":
         print("note: the Python driver may saturate before the baseline does; install wrk")
@@ -601,8 +670,10 @@ def run(args: argparse.Namespace) -> None:
     with app.app_context(), rt.sessions() as session:
         program, _ = ensure_demo(session, rt)
         create_store(session, "BENCH", "Bench store", program.slug)
-        _, terminal_key = create_terminal(session, "BENCH", "bench till")
-    auth = f"Bearer {terminal_key}"
+        terminal_keys = [create_terminal(session, "BENCH", f"bench till {n + 1}")[1]
+                         for n in range(max(1, args.tills))]
+    # Connection c is till c % tills, as the tills of a busy store (one customer each).
+    auth = [f"Bearer {key}" for key in terminal_keys]
     digits, period = _program_codes(app, program)
 
     started = time.perf_counter()
@@ -616,7 +687,8 @@ def run(args: argparse.Namespace) -> None:
           f"{card_count(engine, program.id)} cards ({time.perf_counter() - started:.0f} s)")
 
     series: dict[str, Series] = {}
-    with gunicorn("bench.baseline_app:app", {}, args) as base_port, \
+    base_env = {REFERENCE_DSN_ENV: reference_dsn(url)} if postgres else {}
+    with gunicorn("bench.baseline_app:app", base_env, args) as base_port, \
             gunicorn("gateway:create_app()", env, args) as gw_port:
 
         def measure(port: int, workload: Workload, length: int = seconds) -> Result:
@@ -637,7 +709,7 @@ def run(args: argparse.Namespace) -> None:
         baseline_load = Workload("baseline POST /json", "/json",
                                  [[json.dumps({"scan": "7" * 16 + "-12345678"})]] * conns, auth)
         measure(base_port, baseline_load, max(1, round(args.warmup)))
-        _warm_gateway(gw_port, f"/pos/v1/cards/{redeemers[0].card_number}", auth, args.warmup)
+        _warm_gateway(gw_port, f"/pos/v1/cards/{redeemers[0].card_number}", auth[0], args.warmup)
 
         small = scale_series(f"identify apple @{SMALL_CARDS:,} cards", args.expected_rate)
         series["scale_small"] = small
@@ -653,24 +725,35 @@ def run(args: argparse.Namespace) -> None:
         print(f"seeded {google_count} Google members for {google_seconds} s of fresh codes "
               f"per round ({time.perf_counter() - started:.0f} s)")
 
-        with PosClient(f"http://127.0.0.1:{gw_port}", terminal_key) as pos:
-            counters = apple_counters(engine, redeemers)
-            checkouts = [
-                pos.identify(format_scan(member.card_number, hotp_code(
+        counters = apple_counters(engine, redeemers)
+        checkouts = []
+        for n, member in enumerate(redeemers):  # each checkout opened by its connection's till
+            key = terminal_keys[n % len(terminal_keys)]
+            with PosClient(f"http://127.0.0.1:{gw_port}", key) as pos:
+                checkouts.append(pos.identify(format_scan(member.card_number, hotp_code(
                     member.apple_secret, counters[member.apple_pass_id], digits=digits)
-                )).checkout.token
-                for member in redeemers
-            ]
+                )).checkout.token)
         redeem_load = Workload(
             "redeem 1 point", "/pos/v1/redemptions",
             [[json.dumps({"checkout": token, "points": 1})] for token in checkouts], auth,
             keyed=True,
         )
 
-        runs: dict[str, list[Result]] = {"baseline": [], "google": [], "apple": [], "redeem": []}
+        references = [
+            Workload(label, path, [[json.dumps({"program": program.id,
+                                                "scan": f"{member.card_number}-12345678"})]
+                                   for member in redeemers], auth)
+            for label, path in (("reference: 1 round trip", "/reference/one-trip"),
+                                ("reference: 2 round trips", "/reference/two-trips"))
+        ] if postgres else []
+        runs: dict[str, list[Result]] = {
+            "baseline": [], "google": [], "apple": [], "redeem": [], "ref1": [], "ref2": []
+        }
         step = 0
         for _ in range(rounds):
             runs["baseline"].append(measure(base_port, baseline_load))
+            for name, reference in zip(("ref1", "ref2"), references, strict=False):
+                runs[name].append(measure(base_port, reference))
             bodies, step = google_identify_bodies(google, conns, digits, period, step)
             google_load = Workload("identify google (TOTP)", "/pos/v1/identify", bodies, auth,
                                    fresh=True)
@@ -681,6 +764,8 @@ def run(args: argparse.Namespace) -> None:
         series["identify_google"] = Series("identify google (TOTP)", runs["google"])
         series["identify_apple"] = Series("identify apple (counter)", runs["apple"])
         series["redeem"] = Series("redeem 1 point", runs["redeem"])
+        for name, reference in zip(("ref1", "ref2"), references, strict=False):
+            series[name] = Series(reference.label, runs[name])
 
         if args.large_cards > SMALL_CARDS and postgres:
             started = time.perf_counter()
@@ -714,6 +799,16 @@ def _report(series: dict[str, Series], connections: int, seconds: int) -> None:
     print(series["identify_google"].line(baseline, TARGETS["identify"]))
     print(series["identify_apple"].line(baseline, TARGETS["identify"]))
     print(series["redeem"].line(baseline, TARGETS["redeem"]))
+    if "ref2" in series:
+        print("\nWhat this machine allows (hand-written endpoints on the baseline's server: an "
+              "indexed card SELECT and an INSERT,\nautocommitted on a bare psycopg connection per "
+              "thread, no checks):")
+        print(series["ref1"].line(baseline))
+        print(series["ref2"].line(baseline))
+        for name in ("identify_google", "identify_apple", "redeem"):
+            ours, reference = series[name], series["ref2"]
+            print(f"  {ours.label} = {ours.share_of(reference):.0%} of the 2-round-trip "
+                  f"reference's req/s (by CPU {ours.cpu_share_of(reference):.0%})")
     small, large = series["scale_small"], series.get("scale_large")
     if large is not None and small.p50_ms and small.p99_ms:
         p50_ratio, p99_ratio = large.p50_ms / small.p50_ms, large.p99_ms / small.p99_ms
@@ -726,7 +821,9 @@ def _report(series: dict[str, Series], connections: int, seconds: int) -> None:
         print(f"  ratio large/small: p50 {p50_ratio:.2f}x, p99 {p99_ratio:.2f}x "
               f"(target p50 <= {SCALE_TARGET}x: {verdict})")
     print("\nTargets (informational): identify >= 35% of the baseline's req/s with p99 <= 15 ms;"
-          " redeem >= 25% with p99 <= 20 ms;\n1M-card identify latency <= 1.5x the 1k-card one.")
+          " redeem >= 25% with p99 <= 20 ms;\n1M-card identify latency <= 1.5x the 1k-card one. "
+          "'by CPU' is the baseline's CPU time per request over the workload's (all processes, "
+          "host steal excluded).")
 
 
 def main() -> None:
@@ -737,6 +834,8 @@ def main() -> None:
                         help="interleaved rounds per workload (medians are printed)")
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per server")
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--tills", type=int, default=8,
+                        help="terminals (keys) the connections take turns with")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")

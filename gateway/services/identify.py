@@ -222,6 +222,7 @@ def identify(session: Session, rt: Runtime, key_hash: str, raw_scan: str) -> Pos
 def _identify(
     session: Session, rt: Runtime, writer: _Writer, scan: ScanV1 | None, first: Any
 ) -> PosAnswer:
+    """The checks and the code match on the read's row; `writer` records an accepted code."""
     settings = pos_settings(rt)
     now = utcnow()
     if first is None:

@@ -23,17 +23,21 @@ def forwarder(database_url: str) -> Iterator[TcpForwarder]:
         yield proxy
 
 
+@pytest.fixture
+def proxied_app(forwarder, database_url, make_app):
+    """A gateway whose database connections all go through the forwarder."""
+    through_proxy = make_url(database_url).set(host="127.0.0.1", port=forwarder.port)
+    return make_app(DATABASE_URL=through_proxy.render_as_string(hide_password=False))
+
+
 def _assert_unavailable(response) -> None:
     assert response.status_code == 503, response.json
     assert response.json["error"]["code"] == "database_unavailable"
     assert response.headers["Retry-After"] == "1"
 
 
-def test_pos_calls_answer_503_while_the_database_is_away_and_recover(
-    forwarder, database_url, make_app
-):
-    through_proxy = make_url(database_url).set(host="127.0.0.1", port=forwarder.port)
-    app = make_app(DATABASE_URL=through_proxy.render_as_string(hide_password=False))
+def test_pos_calls_answer_503_while_the_database_is_away_and_recover(forwarder, proxied_app):
+    app = proxied_app
     till = new_till(app)
     member = enroll_member(app, balance=1000)
     checkout = till.checkout(member.google_scan())
@@ -55,11 +59,8 @@ def test_pos_calls_answer_503_while_the_database_is_away_and_recover(
     assert_ledger_consistent(app)
 
 
-def test_identify_alone_recovers_at_once_after_the_database_comes_back(
-    forwarder, database_url, make_app
-):
-    through_proxy = make_url(database_url).set(host="127.0.0.1", port=forwarder.port)
-    app = make_app(DATABASE_URL=through_proxy.render_as_string(hide_password=False))
+def test_identify_alone_recovers_at_once_after_the_database_comes_back(forwarder, proxied_app):
+    app = proxied_app
     till = new_till(app)
     member = enroll_member(app, balance=10)
     engine = runtime(app).engine

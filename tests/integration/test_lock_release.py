@@ -17,6 +17,15 @@ def _run(app, *args):
     return app.test_cli_runner().invoke(args=list(args))
 
 
+def _unlocked_line(app, *args):
+    """Run an unlock command that lifts a lock: exit 0, one line naming the lock's end."""
+    result = _run(app, *args)
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].endswith("Z)"), result.output
+    return lines[0]
+
+
 def _audit(app, action):
     with runtime(app).sessions() as session:
         rows = session.scalars(select(AuditEvent).where(AuditEvent.action == action))
@@ -54,12 +63,8 @@ def test_unlocked_card_scans_again_and_old_failures_do_not_relock_it(make_app):
     assert locked.status_code == 423
     assert _error_code(locked) == "card_locked"
 
-    result = _run(app, "cards", "unlock", member.card_number)
-    assert result.exit_code == 0, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].endswith("Z)"), result.output
-    unlocked = f"card {member.card_number} (program demo) unlocked (lock was until "
-    assert lines[0].startswith(unlocked)
+    line = _unlocked_line(app, "cards", "unlock", member.card_number)
+    assert line.startswith(f"card {member.card_number} (program demo) unlocked (lock was until ")
     assert _audit(app, "card.unlocked") == [("operator", f"card:{member.card_number}")]
 
     assert till.identify(member.google_scan()).status_code == 200
@@ -147,12 +152,8 @@ def test_unlocked_terminal_scans_again(make_app):
     assert _error_code(blocked) == "rate_limited"
 
     prefix = till.key[:12]
-    result = _run(app, "terminals", "unlock", prefix)
-    assert result.exit_code == 0, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].endswith("Z)"), result.output
-    unlocked = f"terminal {till.terminal_id} ({prefix}...) unlocked (lock was until "
-    assert lines[0].startswith(unlocked)
+    line = _unlocked_line(app, "terminals", "unlock", prefix)
+    assert line.startswith(f"terminal {till.terminal_id} ({prefix}...) unlocked (lock was until ")
     assert _audit(app, "terminal.unlocked") == [("operator", f"terminal:{till.terminal_id}")]
 
     assert till.identify(member.google_scan()).status_code == 200
