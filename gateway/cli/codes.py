@@ -1,4 +1,4 @@
-"""`gateway codes rotate-stale`."""
+"""`gateway codes rotate-stale`, `gateway codes purge-used`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from flask.cli import AppGroup
 from gateway.models.base import utcnow
 from gateway.runtime import request_session, runtime
 from gateway.services.code_rotation import rotate_stale_apple_codes
+from gateway.services.pos_settings import pos_settings
+from gateway.services.scan_records import keep_for, purge_scan_records
 
 codes_group = AppGroup("codes", help="One-time codes.")
 
@@ -20,3 +22,16 @@ def rotate_stale_command() -> None:
     days = int(runtime().config["APPLE_CODE_MAX_AGE_DAYS"])
     rotated = rotate_stale_apple_codes(request_session(), utcnow(), timedelta(days=days))
     click.echo(f"rotated {rotated} Apple code(s) older than {days} day(s)")
+
+
+@codes_group.command("purge-used")
+def purge_used_command() -> None:
+    """Delete used codes and failed scans past SCAN_RECORD_RETENTION_HOURS (safe to rerun)."""
+    session = request_session()
+    settings = pos_settings(runtime())
+    kept = keep_for(session, settings)
+    purged = purge_scan_records(session, settings, utcnow())
+    click.echo(
+        f"purged {purged.used_codes} used code(s) and {purged.scan_failures} failed scan(s) "
+        f"older than {kept}"
+    )

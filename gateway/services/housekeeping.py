@@ -11,10 +11,12 @@ from gateway.services.code_rotation import rotate_stale_apple_codes
 from gateway.services.holds import release_all_expired_holds
 from gateway.services.points_expiry import expire_points
 from gateway.services.pos_settings import pos_settings
+from gateway.services.scan_records import purge_scan_records
 
 
 def run_housekeeping(rt: Runtime) -> dict[str, int]:
-    """Expire points, release stale holds, rotate stale Apple codes, purge old idempotency keys."""
+    """Expire points, release stale holds, rotate stale Apple codes, purge old idempotency keys
+    and old scan records."""
     now = utcnow()
     with rt.sessions() as session:
         expired = expire_points(session, now)
@@ -23,9 +25,12 @@ def run_housekeeping(rt: Runtime) -> dict[str, int]:
             session, now, timedelta(days=int(rt.config["APPLE_CODE_MAX_AGE_DAYS"]))
         )
         purged = idempotency.purge(session, pos_settings(rt).idempotency_retention)
+        scans = purge_scan_records(session, pos_settings(rt), now)
     return {
         "points_expired": expired.points,
         "holds_released": released,
         "codes_rotated": rotated,
         "idempotency_purged": purged,
+        "used_codes_purged": scans.used_codes,
+        "scan_failures_purged": scans.scan_failures,
     }

@@ -17,6 +17,7 @@ DEFAULTS: dict[str, int] = {
     "TERMINAL_LOCK_SECONDS": 900,
     "IDEMPOTENCY_STALE_SECONDS": 60,
     "IDEMPOTENCY_RETENTION_HOURS": 48,
+    "SCAN_RECORD_RETENTION_HOURS": 24,
 }
 
 
@@ -33,6 +34,7 @@ class PosSettings:
     terminal_lock: timedelta
     idempotency_stale: timedelta
     idempotency_retention: timedelta
+    scan_record_retention: timedelta
     totp_backward_steps: int
     totp_forward_steps: int
 
@@ -56,6 +58,7 @@ def pos_settings(rt: Runtime) -> PosSettings:
         terminal_lock=timedelta(seconds=number("TERMINAL_LOCK_SECONDS")),
         idempotency_stale=timedelta(seconds=number("IDEMPOTENCY_STALE_SECONDS")),
         idempotency_retention=timedelta(hours=number("IDEMPOTENCY_RETENTION_HOURS")),
+        scan_record_retention=timedelta(hours=number("SCAN_RECORD_RETENTION_HOURS")),
         totp_backward_steps=int(rt.config.get("TOTP_BACKWARD_STEPS", 1)),
         totp_forward_steps=int(rt.config.get("TOTP_FORWARD_STEPS", 1)),
     )
