@@ -34,6 +34,7 @@ DEFAULTS: dict[str, object] = {
     "APNS_AUTH_KEY_FILE": "",
     "APNS_KEY_ID": "",
     "APNS_TEAM_ID": "",
+    "APNS_CA_FILE": "",
     # CRM: "builtin" (tables in this database) or "http".
     "CRM": "builtin",
     "CRM_BASE_URL": "",

@@ -26,6 +26,8 @@ def apns_client(rt: Runtime) -> ApnsClient | None:
     if client is None:
         signer = rt.credentials.apple_signer
         key_file = str(rt.config["APNS_AUTH_KEY_FILE"])
+        base_url = str(rt.config["APNS_BASE_URL"])
+        ca_file = str(rt.config["APNS_CA_FILE"]) or None
         if key_file:
             token = ApnsProviderToken(
                 Path(key_file).read_bytes(),
@@ -33,13 +35,16 @@ def apns_client(rt: Runtime) -> ApnsClient | None:
                 str(rt.config["APNS_TEAM_ID"]) or signer.team_id,
             )
             client = ApnsClient(
-                signer.pass_type_id, base_url=str(rt.config["APNS_BASE_URL"]), provider_token=token
+                signer.pass_type_id, base_url=base_url, provider_token=token, ca_file=ca_file
             )
         else:
+            password = str(rt.config["APPLE_PASS_KEY_PASSWORD"] or "")
             client = ApnsClient(
                 signer.pass_type_id,
-                base_url=str(rt.config["APNS_BASE_URL"]),
+                base_url=base_url,
                 client_cert=_pass_certificate_files(rt),
+                client_key_password=password.encode() if password else None,
+                ca_file=ca_file,
             )
         rt.extras["apns_client"] = client
     return cast(ApnsClient, client)

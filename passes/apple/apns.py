@@ -8,6 +8,7 @@ certificate. All pushes of one call share one HTTP/2 connection, as concurrent s
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -15,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import quote
 
+import certifi
 import httpx
 from google.auth import crypt, jwt
 
@@ -70,6 +72,17 @@ class PushResult:
         return self.status in DEAD_TOKEN_STATUSES or self.reason in DEAD_TOKEN_REASONS
 
 
+def _tls_context(
+    client_cert: tuple[str, str] | None, key_password: bytes | None, ca_file: str | None
+) -> ssl.SSLContext:
+    """Server checked against `ca_file` (default: certifi's roots, which include Apple's);
+    with a client certificate, TLS authenticates the provider (certificate-based APNs)."""
+    context = ssl.create_default_context(cafile=ca_file or certifi.where())
+    if client_cert is not None:
+        context.load_cert_chain(client_cert[0], client_cert[1], password=key_password)
+    return context
+
+
 class ApnsClient:
     """Pushes "pass changed" to Wallet devices; one HTTP/2 connection, reused across calls."""
 
@@ -80,6 +93,8 @@ class ApnsClient:
         base_url: str = PRODUCTION_URL,
         provider_token: ApnsProviderToken | None = None,
         client_cert: tuple[str, str] | None = None,
+        client_key_password: bytes | None = None,
+        ca_file: str | None = None,
         timeout_seconds: float = 10.0,
     ) -> None:
         if provider_token is None and client_cert is None:
@@ -92,7 +107,7 @@ class ApnsClient:
         self._http = httpx.Client(
             http1=not cleartext,
             http2=True,
-            cert=client_cert,
+            verify=_tls_context(client_cert, client_key_password, ca_file),
             timeout=timeout_seconds,
             limits=httpx.Limits(max_connections=2),
         )

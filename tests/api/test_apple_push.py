@@ -11,12 +11,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from google.auth import crypt
 from sqlalchemy import select
 
+from gateway.devcerts import dev_cert_paths
 from gateway.models import AppleDevice, AppleRegistration, OutboxEvent, WalletPass
 from gateway.runtime import runtime
 from gateway.services.outbox import deliver_pending
 from passes.apple.apns import ApnsClient, ApnsProviderToken
 from tests.factories import enroll_member
 from tests.fakes.apns_server import FakeApns
+from tests.fakes.tls_certs import localhost_server_certificate
 from tests.integration.conftest import new_till
 
 
@@ -103,6 +105,45 @@ def test_a_used_code_pushes_every_device_and_drops_dead_tokens(make_app, apns, t
         devices = session.scalars(select(AppleDevice.device_library_id).order_by(AppleDevice.id))
         assert list(devices) == ["phone", "watch"]
         assert len(session.scalars(select(AppleRegistration)).all()) == 2
+
+
+def test_certificate_auth_pushes_over_tls_with_the_pass_certificate(
+    make_app, instance_dir, tmp_path
+):
+    # No .p8 key: the gateway authenticates to APNs with the pass type certificate over TLS,
+    # and checks the server against APNS_CA_FILE; the fake asks for a client certificate
+    # issued by the (dev) WWDR authority and speaks HTTP/2 only if ALPN chose h2.
+    server_cert = localhost_server_certificate(tmp_path)
+    wwdr = dev_cert_paths(instance_dir / "certs").wwdr_cert
+    tls = (str(server_cert.cert_file), str(server_cert.key_file), str(wwdr))
+    with FakeApns(tls=tls) as apns:
+        app = make_app(APNS_BASE_URL=apns.base_url, APNS_CA_FILE=str(server_cert.ca_file))
+        member = enroll_member(app, balance=100)
+        _register(app, app.test_client(), _apple_serial(app, member.card_number), "p", "tok-1")
+        assert new_till(app).identify(member.apple_scan()).status_code == 200
+        assert deliver_pending(runtime(app)) == 1
+
+        pass_type = runtime(app).credentials.apple_signer.pass_type_id
+        assert apns.tokens_pushed() == ["tok-1"]
+        push = apns.pushes[0]
+        assert "authorization" not in push.headers  # the certificate is the credential
+        assert push.headers["apns-topic"] == pass_type
+        assert apns.client_subjects[push.connection]["userId"] == pass_type
+
+
+def test_certificate_auth_refuses_a_server_it_cannot_verify(make_app, instance_dir, tmp_path):
+    server_cert = localhost_server_certificate(tmp_path)
+    wwdr = dev_cert_paths(instance_dir / "certs").wwdr_cert
+    tls = (str(server_cert.cert_file), str(server_cert.key_file), str(wwdr))
+    with FakeApns(tls=tls) as apns:
+        app = make_app(APNS_BASE_URL=apns.base_url)  # the fake's CA is not trusted
+        member = enroll_member(app, balance=100)
+        _register(app, app.test_client(), _apple_serial(app, member.card_number), "p", "tok-1")
+        assert new_till(app).identify(member.apple_scan()).status_code == 200
+        assert deliver_pending(runtime(app)) == 0
+        assert apns.pushes == []
+        with runtime(app).sessions() as session:  # kept for a retry, not lost
+            assert session.scalars(select(OutboxEvent.kind)).all() == ["pass.changed"]
 
 
 def test_failed_pushes_stay_in_the_outbox_and_are_retried(make_app, apns, tmp_path):

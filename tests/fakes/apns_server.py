@@ -1,9 +1,11 @@
-"""A local HTTP/2 server (h2, cleartext prior knowledge) that answers like APNs."""
+"""A local HTTP/2 server that answers like APNs: cleartext with prior knowledge, or TLS with ALPN
+h2 and a required client certificate (certificate-based provider auth), as Apple serves it."""
 
 from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -31,10 +33,24 @@ class FakeApns:
     failing: set[str] = field(default_factory=set)
     pushes: list[ReceivedPush] = field(default_factory=list)
     connections: int = 0
+    # TLS: (server cert file, server key file, CA file that client certificates must chain to)
+    tls: tuple[str, str, str] | None = None
+    # Per TLS connection number: the client certificate's subject, as ssl reports it.
+    client_subjects: dict[int, dict[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
-        self.base_url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        scheme = "https" if self.tls else "http"
+        self.base_url = f"{scheme}://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._tls_context: ssl.SSLContext | None = None
+        if self.tls is not None:
+            cert_file, key_file, client_ca = self.tls
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert_file, key_file)
+            context.load_verify_locations(client_ca)
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.set_alpn_protocols(["h2"])
+            self._tls_context = context
         self._lock = threading.Lock()
         self._stop = threading.Event()
 
@@ -67,6 +83,19 @@ class FakeApns:
             threading.Thread(target=self._serve, args=(conn, number), daemon=True).start()
 
     def _serve(self, sock: socket.socket, number: int) -> None:
+        if self._tls_context is not None:
+            try:
+                sock = self._tls_context.wrap_socket(sock, server_side=True)
+            except (ssl.SSLError, OSError):
+                sock.close()  # e.g. no client certificate, or one from another CA
+                return
+            if sock.selected_alpn_protocol() != "h2":  # type: ignore[attr-defined]
+                sock.close()
+                return
+            peer = sock.getpeercert() or {}  # type: ignore[attr-defined]
+            subject = {key: value for rdn in peer.get("subject", ()) for key, value in rdn}
+            with self._lock:
+                self.client_subjects[number] = subject
         conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
         conn.initiate_connection()
         sock.sendall(conn.data_to_send())
