@@ -117,12 +117,17 @@ def checkout_signer(rt: Runtime) -> CheckoutSigner:
     return signer
 
 
+def is_open(claim: CheckoutClaim | None, terminal_id: int, now: datetime) -> bool:
+    """Whether a claim is a checkout of this terminal that has not ended."""
+    return claim is not None and claim.terminal_id == terminal_id and claim.expires_at > now
+
+
 def live_claim(
     signer: CheckoutSigner, terminal_id: int, token: str, now: datetime
 ) -> CheckoutClaim:
     """The claim of an open checkout of this terminal; checkout_expired otherwise."""
     claim = signer.read(token)
-    if claim is None or claim.terminal_id != terminal_id or claim.expires_at <= now:
+    if claim is None or not is_open(claim, terminal_id, now):
         raise checkout_expired()
     return claim
 

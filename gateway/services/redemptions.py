@@ -35,7 +35,7 @@ from gateway.models.program import Program, Reward
 from gateway.runtime import Runtime
 from gateway.services import hot_sql
 from gateway.services.cardholder import WIDTH, Cardholder, by_account, cardholder_query, tier_rules
-from gateway.services.checkout import checkout_expired, checkout_signer, iso
+from gateway.services.checkout import checkout_expired, checkout_signer, is_open, iso
 from gateway.services.holds import (
     give_back_limits,
     redemption_ref,
@@ -206,8 +206,11 @@ def redeem_keyed(
     now = utcnow()
     dialect = rt.engine.dialect.name
     conn = session.connection()
-    # A forged or garbled token still goes through the read, so a bad key answers 401 first.
+    # A forged, garbled or ended token still goes through the read (locking no account), so a
+    # bad key answers 401 first.
     claim = checkout_signer(rt).read(request.checkout)
+    if claim is not None and claim.expires_at <= now:
+        claim = None
     params = {
         "key_hash": key_hash,
         "key": key,
@@ -234,12 +237,7 @@ def redeem_keyed(
             if isinstance(decision, StoredAnswer):
                 return decision
             taken_over = decision
-    if (
-        row[_HOLDER] is None
-        or claim is None
-        or claim.terminal_id != terminal.terminal_id
-        or claim.expires_at <= now
-    ):
+    if row[_HOLDER] is None or not is_open(claim, terminal.terminal_id, now):
         raise checkout_expired()
     holder = Cardholder(*row[_HOLDER:_REWARD])
     if holder.card_status == "revoked":
