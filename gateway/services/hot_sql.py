@@ -3,9 +3,10 @@
 SQLAlchemy's per-statement work (cache key, compiled-cache lookup, parameter processing, the
 result's metadata and row processing over 40-odd columns) costs more Python time than the
 database spends executing these indexed statements. So on PostgreSQL the hot statements are
-rendered to SQL text once per process and executed on the session's own DBAPI connection (same
-transaction, same pool) as server-side prepared statements, fetching plain tuples. SQLite keeps
-the portable SQLAlchemy path.
+rendered to SQL text once per process and executed as server-side prepared statements, fetching
+plain tuples: on the session's own DBAPI connection (same transaction), or, for identify, on a
+connection taken from the same pool with no Session at all (`pooled`). SQLite keeps the portable
+SQLAlchemy path.
 """
 
 from __future__ import annotations
