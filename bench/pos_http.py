@@ -59,17 +59,17 @@ from gateway.migrate import upgrade_to_head
 from gateway.models.card import Card, WalletPass
 from gateway.models.member import Member
 from gateway.models.program import Program
+from gateway.pos.terminals import create_store, create_terminal
 from gateway.runtime import Runtime, runtime
 from gateway.secret_box import new_key_entry
-from gateway.services.demo import ensure_demo
-from gateway.services.issuance import (
+from gateway.services.issue.demo import ensure_demo
+from gateway.services.issue.issuance import (
     ContactFacts,
     card_of,
     code_secret_purpose,
     ensure_member,
     pass_of,
 )
-from gateway.services.terminals import create_store, create_terminal
 from passes.codes import format_scan, hotp_code, totp_code
 from pos_adapter.client import PosClient
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from gateway.config import DEFAULTS
+from gateway.config import config_defaults
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -21,7 +21,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_path=str(instance_path) if instance_path else None,
         instance_relative_config=True,
     )
-    app.config.from_mapping(DEFAULTS)
+    app.config.from_mapping(config_defaults())
     app.config.from_prefixed_env("GATEWAY")
     if test_config:
         app.config.update(test_config)

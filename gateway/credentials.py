@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from gateway.config import Settings
 from gateway.devcerts import (
     DEFAULT_PASS_TYPE_ID,
     DEFAULT_TEAM_ID,
@@ -52,29 +52,28 @@ class _ApplePaths:
     dev: bool
 
 
-def load_credentials(config: Mapping[str, Any], instance_path: Path) -> Credentials:
+def load_credentials(settings: Settings, instance_path: Path) -> Credentials:
     """Resolve configured or development files, then load and check them."""
-    apple, google_path = _resolve_paths(config, instance_path)
-    signer = _load_apple(apple, config)
+    apple, google_path = _resolve_paths(settings, instance_path)
+    signer = _load_apple(apple, settings)
     account = _load_google(google_path)
     return Credentials(apple_signer=signer, google_service_account=account)
 
 
-def _setting(config: Mapping[str, Any], key: str) -> str:
-    value = config.get(key)
-    return "" if value is None else str(value).strip()
-
-
-def _resolve_paths(config: Mapping[str, Any], instance_path: Path) -> tuple[_ApplePaths, Path]:
+def _resolve_paths(settings: Settings, instance_path: Path) -> tuple[_ApplePaths, Path]:
     """Configured paths, or the dev chain in <instance>/certs (generated when absent)."""
-    apple_values = {key: _setting(config, key) for key in APPLE_KEYS}
+    apple_values = {
+        "APPLE_PASS_CERT": settings.apple_pass_cert.strip(),
+        "APPLE_PASS_KEY": settings.apple_pass_key.strip(),
+        "APPLE_WWDR_CERT": settings.apple_wwdr_cert.strip(),
+    }
     missing = [key for key, value in apple_values.items() if not value]
     if missing and len(missing) < len(APPLE_KEYS):
         raise CredentialsError(
             f"{', '.join(APPLE_KEYS)} must be set together or all left empty "
             f"(empty: {', '.join(missing)})"
         )
-    google_value = _setting(config, "GOOGLE_SERVICE_ACCOUNT")
+    google_value = settings.google_service_account.strip()
     dev = dev_cert_paths(instance_path / DEV_CERTS_DIR)
     apple_dev = bool(missing)
     need_apple = apple_dev and not all(p.is_file() for p in dev.apple_files)
@@ -82,8 +81,8 @@ def _resolve_paths(config: Mapping[str, Any], instance_path: Path) -> tuple[_App
     if need_apple or need_google:
         generate_dev_chain(
             dev.wwdr_cert.parent,
-            pass_type_id=_setting(config, "APPLE_PASS_TYPE_ID") or DEFAULT_PASS_TYPE_ID,
-            team_id=_setting(config, "APPLE_TEAM_ID") or DEFAULT_TEAM_ID,
+            pass_type_id=settings.apple_pass_type_id.strip() or DEFAULT_PASS_TYPE_ID,
+            team_id=settings.apple_team_id.strip() or DEFAULT_TEAM_ID,
         )
     if apple_dev:
         apple = _ApplePaths(dev.pass_cert, dev.pass_key, dev.wwdr_cert, dev=True)
@@ -128,11 +127,9 @@ def _load_certificate(path: Path, what: str) -> x509.Certificate:
         ) from None
 
 
-def _password(config: Mapping[str, Any]) -> bytes | None:
-    value = config.get("APPLE_PASS_KEY_PASSWORD")
-    if isinstance(value, bytes):
-        return value or None
-    return str(value).encode("utf-8") if value else None
+def _password(settings: Settings) -> bytes | None:
+    value = settings.apple_pass_key_password
+    return value.encode("utf-8") if value else None
 
 
 def _load_key(path: Path, password: bytes | None) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
@@ -193,15 +190,17 @@ def _check_issuer(cert: x509.Certificate, wwdr: x509.Certificate, paths: _AppleP
         )
 
 
-def _check_identifiers(
-    signer: PassSigner, config: Mapping[str, Any], cert_path: Path, hint: str
-) -> None:
+def _check_identifiers(signer: PassSigner, settings: Settings, cert_path: Path, hint: str) -> None:
     """Configured APPLE_PASS_TYPE_ID / APPLE_TEAM_ID must be the certificate's UID / OU."""
-    for key, actual, attribute in (
-        ("APPLE_PASS_TYPE_ID", signer.pass_type_id, "UID (pass type ID)"),
-        ("APPLE_TEAM_ID", signer.team_id, "OU (team ID)"),
+    for key, configured, actual, attribute in (
+        (
+            "APPLE_PASS_TYPE_ID",
+            settings.apple_pass_type_id.strip(),
+            signer.pass_type_id,
+            "UID (pass type ID)",
+        ),
+        ("APPLE_TEAM_ID", settings.apple_team_id.strip(), signer.team_id, "OU (team ID)"),
     ):
-        configured = _setting(config, key)
         if configured and configured != actual:
             raise CredentialsError(
                 f"Apple pass certificate {cert_path} has subject {attribute} {actual!r}, "
@@ -210,18 +209,18 @@ def _check_identifiers(
             )
 
 
-def _load_apple(paths: _ApplePaths, config: Mapping[str, Any]) -> PassSigner:
+def _load_apple(paths: _ApplePaths, settings: Settings) -> PassSigner:
     hint = _DEV_HINT if paths.dev else ""
     cert = _load_certificate(paths.cert, "Apple pass certificate")
     wwdr = _load_certificate(paths.wwdr, "Apple WWDR certificate")
-    key = _load_key(paths.key, _password(config))
+    key = _load_key(paths.key, _password(settings))
     try:
         signer = PassSigner.from_loaded(cert, key, wwdr)
     except ValueError as exc:
         raise CredentialsError(
             f"Apple pass key {paths.key} / certificate {paths.cert}: {exc}"
         ) from None
-    _check_identifiers(signer, config, paths.cert, hint)
+    _check_identifiers(signer, settings, paths.cert, hint)
     _check_validity(cert, paths.cert, "Apple pass certificate", hint)
     _check_validity(wwdr, paths.wwdr, "Apple WWDR certificate", hint)
     _check_issuer(cert, wwdr, paths)

@@ -67,8 +67,3 @@ def _make_sqlite_transactions_immediate(engine: Engine) -> None:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
-
-
-def is_postgres(engine: Engine) -> bool:
-    """True when the engine talks to PostgreSQL."""
-    return engine.dialect.name == "postgresql"

@@ -3,40 +3,80 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from flask import Flask, current_app, g
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.config import Settings
 from gateway.secret_box import SecretBox
 
 if TYPE_CHECKING:
     from gateway.adapters.crm import CrmPort
     from gateway.adapters.notifier import NotifierPort
     from gateway.credentials import Credentials
+    from gateway.pos.checkout import CheckoutSigner
+    from gateway.pos.settings import PosSettings
+    from gateway.pos.store import PosStore
+    from passes.apple.apns import ApnsClient
+    from passes.apple.pkpass import PassAssets
+    from passes.google.callbacks import RootKey
+    from passes.google.client import WalletClient
+    from passes.google.save_jwt import SaveJwtSigner
+
+T = TypeVar("T")
+# A program's image set as (number of images, highest image id): a new or deleted image changes it.
+AssetsVersion = tuple[int, int | None]
+
+
+@dataclass(frozen=True, slots=True)
+class StartupFailure:
+    """A configured part that could not be built at start-up.
+
+    Start-up goes on (as when it was built on first use); every use raises the error again.
+    """
+
+    error: Exception
+
+
+def available(part: T | StartupFailure) -> T:
+    """The part, or its start-up error raised."""
+    if isinstance(part, StartupFailure):
+        raise part.error.with_traceback(None)
+    return part
 
 
 @dataclass
 class Runtime:
     """Start-up state: built by create_app, read by services through `runtime()`."""
 
+    settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
     secret_box: SecretBox
     credentials: Credentials
     crm: CrmPort
     notifier: NotifierPort
-    config: dict[str, Any]
-    extras: dict[str, Any] = field(default_factory=dict)
+    checkout_signer: CheckoutSigner
+    pos_settings: PosSettings
+    pos_store: PosStore
+    google_save_signer: SaveJwtSigner
+    # None: not configured (objects stay queued).
+    google_wallet: WalletClient | None
+    # None: not configured (callbacks are refused with 503).
+    google_root_keys: list[RootKey] | StartupFailure | None
+    # None: not configured (no pushes).
+    apns: ApnsClient | StartupFailure | None
+    apple_assets: dict[int, tuple[AssetsVersion, PassAssets]] = field(default_factory=dict)
+    google_classes_synced: set[int] = field(default_factory=set)
 
     def close(self) -> None:
-        """Close the clients built on demand (APNs, Google) and the connection pool."""
-        for value in self.extras.values():
-            close = getattr(value, "close", None)
-            if callable(close):
-                close()
-        self.extras.clear()
+        """Close the clients it owns (APNs, Google Wallet) and the connection pool."""
+        if self.apns is not None and not isinstance(self.apns, StartupFailure):
+            self.apns.close()
+        if self.google_wallet is not None:
+            self.google_wallet.close()
         self.engine.dispose()
 
 

@@ -1,18 +1,6 @@
-"""The till-facing side: POS protocol v1 blueprint, client SDK, vendor translation."""
+"""The till-facing side: POS protocol v1 blueprint, client SDK, vendor translation.
 
-from __future__ import annotations
-
-import importlib
-import importlib.util
-
-from flask import Flask
-
-
-def register(app: Flask) -> None:
-    """Plug the POS protocol (and its docs, when that module is present) into the gateway app."""
-    from pos_adapter.api import bp
-
-    app.register_blueprint(bp)
-    if importlib.util.find_spec("pos_adapter.docs") is not None:
-        docs = importlib.import_module("pos_adapter.docs")
-        app.register_blueprint(docs.bp)
+This package imports nothing on its own: `pos_adapter.client` (the till SDK, also shipped alone
+as `wallet-gateway-pos-client` from sdk/) needs only `requests`, while the server side
+(`pos_adapter.blueprints.register`, `api`, `auth`, `docs`) needs Flask and the gateway.
+"""

@@ -1,76 +1,53 @@
-"""POS protocol v1 at /pos/v1: thin handlers over the POS services (see pos-api.md)."""
+"""POS protocol v1 at /pos/v1: HTTP in, one POS use case, HTTP out (see pos-api.md).
+
+Each handler parses the request, names the till and the Idempotency-Key, and calls one use case
+of `gateway.pos`, which opens, commits or rolls back its own transaction.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, request
 
 from gateway.api.json_body import json_object
 from gateway.domain import pos_requests
 from gateway.domain.errors import GatewayError
-from gateway.runtime import request_session, runtime
-from gateway.services import accruals, card_status, identify, redemptions, refunds
-from gateway.services.checkout import checkout_signer
-from gateway.services.idempotency import (
-    KeyConflict,
-    PosAnswer,
-    StoredAnswer,
-    begin,
-    check_key,
-    encode,
-    fingerprint,
-    replay_after_conflict,
-    run,
-)
-from gateway.services.pos_settings import pos_settings
-from pos_adapter.auth import (
-    JOINED_AUTH_ENDPOINTS,
-    current_terminal,
-    key_hash,
-    remember_terminal,
-    require_terminal,
-)
+from gateway.pos import accruals, card_status, identify, redemptions, refunds
+from gateway.pos.idempotency import IdempotentCall, StoredAnswer, check_key, fingerprint
+from gateway.runtime import runtime
+from pos_adapter.auth import JOINED_AUTH_ENDPOINTS, current_terminal, key_hash, require_terminal
 
 bp = Blueprint("pos", __name__, url_prefix="/pos/v1")
 bp.before_request(require_terminal)
 
-Work = Callable[[], PosAnswer]
+T = TypeVar("T")
 
 
-def _response(answer: StoredAnswer, *, replayed: bool = False) -> Response:
+def _response(answer: StoredAnswer) -> Response:
     response = Response(answer.body, status=answer.status, mimetype="application/json")
-    if replayed:
+    if answer.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
 
 
-def _keyed(work: Work, *, key_required: bool = True) -> Response:
-    """Run a mutating call under its Idempotency-Key (optional for identify)."""
-    session = request_session()
-    header = request.headers.get("Idempotency-Key")
-    ticket = None
-    if key_required or header is not None:
-        key = check_key(header)
-        outcome = begin(
-            session,
-            current_terminal().terminal_id,
-            key,
-            fingerprint(request.method, request.path, request.get_data()),
-            pos_settings(runtime()).idempotency_stale,
-        )
-        if isinstance(outcome, StoredAnswer):
-            return _response(outcome, replayed=True)
-        ticket = outcome
-    return _response(run(session, ticket, work))
+def _call(key: str) -> IdempotentCall:
+    """The keyed request as the use cases take it."""
+    return IdempotentCall(
+        key_hash=key_hash(),
+        key=key,
+        request_hash=fingerprint(request.method, request.path, request.get_data()),
+        stale_after=runtime().pos_settings.idempotency_stale,
+    )
 
 
-def _body() -> dict[str, Any]:
-    return json_object()
+def _keyed_call() -> IdempotentCall:
+    """The keyed request of this call (400 without an Idempotency-Key)."""
+    return _call(check_key(request.headers.get("Idempotency-Key")))
 
 
-def _authenticated_first(parse: Callable[[], Any]) -> Any:
+def _authenticated_first(parse: Callable[[], T]) -> T:
     """Parse the body of a joined-auth endpoint; a bad key still answers 401 before a bad body."""
     try:
         return parse()
@@ -79,15 +56,19 @@ def _authenticated_first(parse: Callable[[], Any]) -> Any:
         raise
 
 
+def _body() -> dict[str, Any]:
+    return json_object()
+
+
 @bp.post("/identify")
 def identify_card() -> Response:
     """Scan -> checkout, member, balance and rewards (the terminal is checked in the same query)."""
     scan = _authenticated_first(lambda: pos_requests.scan_text(_body()))
-    session = request_session()
-    work = lambda: identify.identify(session, runtime(), key_hash(), scan)  # noqa: E731
-    if request.headers.get("Idempotency-Key") is None:
-        return _response(run(session, None, work))
-    return _keyed(work, key_required=False)
+    header = request.headers.get("Idempotency-Key")
+    keyed = None
+    if header is not None:
+        keyed = (_call(check_key(header)), current_terminal().terminal_id)
+    return _response(identify.identify(runtime(), key_hash(), scan, keyed))
 
 
 JOINED_AUTH_ENDPOINTS.add("pos.identify_card")
@@ -95,43 +76,15 @@ JOINED_AUTH_ENDPOINTS.add("pos.identify_card")
 
 @bp.post("/redemptions")
 def create_redemption() -> Response:
-    """Spend a reward or points (or hold them with capture: false): the key is claimed, the
-    terminal checked and the effect made with its stored answer in one transaction."""
+    """Spend a reward or points (or hold them with capture: false)."""
     key, parsed = _authenticated_first(
         lambda: (
             check_key(request.headers.get("Idempotency-Key")),
             pos_requests.redemption_request(_body()),
         )
     )
-    session = request_session()
-    request_hash = fingerprint(request.method, request.path, request.get_data())
-    try:
-        outcome = redemptions.redeem_keyed(
-            session,
-            runtime(),
-            key_hash(),
-            key,
-            request_hash,
-            parsed,
-            pos_settings(runtime()).idempotency_stale,
-            commit=True,
-        )
-        if isinstance(outcome, StoredAnswer):
-            session.rollback()
-            return _response(outcome, replayed=True)
-        answer, terminal = outcome
-        remember_terminal(terminal)
-        session.commit()
-    except KeyConflict:
-        session.rollback()
-        return _response(
-            replay_after_conflict(session, current_terminal().terminal_id, key, request_hash),
-            replayed=True,
-        )
-    except BaseException:
-        session.rollback()
-        raise
-    return _response(StoredAnswer(answer.status, encode(answer)))
+    call = _call(key)
+    return _response(redemptions.create_redemption(runtime(), key_hash(), call, parsed))
 
 
 JOINED_AUTH_ENDPOINTS.add("pos.create_redemption")
@@ -140,40 +93,38 @@ JOINED_AUTH_ENDPOINTS.add("pos.create_redemption")
 @bp.post("/redemptions/<redemption_id>/capture")
 def capture_redemption(redemption_id: str) -> Response:
     """Held -> captured."""
-    return _keyed(
-        lambda: redemptions.capture(request_session(), current_terminal(), redemption_id)
+    return _response(
+        redemptions.capture_redemption(
+            runtime(), _keyed_call(), current_terminal(), redemption_id
+        )
     )
 
 
 @bp.post("/redemptions/<redemption_id>/void")
 def void_redemption(redemption_id: str) -> Response:
     """Held or captured -> voided; points return once."""
-    return _keyed(lambda: redemptions.void(request_session(), current_terminal(), redemption_id))
+    return _response(
+        redemptions.void_redemption(runtime(), _keyed_call(), current_terminal(), redemption_id)
+    )
 
 
 @bp.post("/accruals")
 def create_accrual() -> Response:
     """Earn points for an order."""
-    check_key(request.headers.get("Idempotency-Key"))
+    call = _keyed_call()
     parsed = pos_requests.accrual_request(_body())
-    signer = checkout_signer(runtime())
-    return _keyed(
-        lambda: accruals.accrue(request_session(), signer, current_terminal(), parsed)
-    )
+    return _response(accruals.create_accrual(runtime(), call, current_terminal(), parsed))
 
 
 @bp.post("/refunds")
 def create_refund() -> Response:
     """Refund (part of) an order."""
-    check_key(request.headers.get("Idempotency-Key"))
+    call = _keyed_call()
     parsed = pos_requests.refund_request(_body())
-    return _keyed(lambda: refunds.refund(request_session(), current_terminal(), parsed))
+    return _response(refunds.create_refund(runtime(), call, current_terminal(), parsed))
 
 
 @bp.get("/cards/<number>")
 def get_card(number: str) -> Response:
     """Card status, tier and balance."""
-    session = request_session()
-    return _response(
-        run(session, None, lambda: card_status.card_status(session, current_terminal(), number))
-    )
+    return _response(card_status.read_card(runtime(), current_terminal(), number))

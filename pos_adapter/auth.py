@@ -9,8 +9,9 @@ from __future__ import annotations
 from flask import g, request
 
 from gateway.domain.errors import GatewayError
-from gateway.runtime import request_session
-from gateway.services.terminals import TerminalContext, authenticate_hash, hash_key, unauthorized
+from gateway.pos.errors import unauthorized
+from gateway.pos.terminals import TerminalContext, authenticate_hash, hash_key
+from gateway.runtime import runtime
 
 MAX_BODY_BYTES = 16 * 1024
 
@@ -39,13 +40,9 @@ def current_terminal() -> TerminalContext:
     """The terminal authenticated for this request (looked up on first use); 401 otherwise."""
     terminal: TerminalContext | None = g.get("pos_terminal")
     if terminal is None:
-        terminal = authenticate_hash(request_session(), key_hash())
+        with runtime().sessions() as session:
+            terminal = authenticate_hash(session, key_hash())
         if terminal is None:
             raise unauthorized()
         g.pos_terminal = terminal
     return terminal
-
-
-def remember_terminal(terminal: TerminalContext) -> None:
-    """Record the terminal a hot path authenticated in its own statement."""
-    g.pos_terminal = terminal

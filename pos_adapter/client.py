@@ -25,8 +25,10 @@ from urllib.parse import quote
 
 import requests
 
-from pos_adapter.openapi import BASE_PATH, IDEMPOTENCY_HEADER
-
+# The protocol's constants, spelled here (not imported from pos_adapter.openapi) so the SDK ships
+# as this one module plus requests; tests check they match the published document.
+BASE_PATH = "/pos/v1"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 USER_AGENT = "wallet-gateway-pos-client/1"
 MAX_RETRY_AFTER_SECONDS = 60.0
 _TRANSPORT_ERRORS = (

@@ -63,6 +63,8 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("card_locked", 423, "Too many failed codes: the card is locked for scanning for a "
               "while."),
     ErrorCode("rate_limited", 429, "Too many requests; wait for Retry-After seconds."),
+    ErrorCode("database_unavailable", 503, "The database could not be reached; nothing was "
+              "written. Retry after Retry-After seconds with the same Idempotency-Key."),
     ErrorCode("internal_error", 500, "Unexpected failure on the gateway; retry with the same "
               "Idempotency-Key."),
 )
@@ -99,7 +101,9 @@ _MONEY = {
 }
 
 EXAMPLE_CARD = "7000000000000019"
-EXAMPLE_CHECKOUT = "chk_4q2LrV0m3c5yQd8a"
+# The shape of a real checkout token (gateway.pos.checkout: "co_" + unpadded urlsafe base64 of
+# the 41-byte claim and a 16-byte tag, 79 characters), issued here under a throwaway key.
+EXAMPLE_CHECKOUT = "co_AQAAAAAAAAAHAAAAAAAABBIAAAAAAAAEEgAAAAADhVsCAAAAAGlou8yQ0MbyZjKl-reTwlbFjwe2"
 EXAMPLE_BALANCE = {"points": 1500, "held": 0}
 
 
@@ -318,7 +322,7 @@ def _error_example(code: str) -> Json:
 def _error_responses(*codes: str) -> Json:
     """Error responses of an endpoint, one per status, with one example per code."""
     by_status: dict[int, list[str]] = {}
-    for code in (*codes, "unauthorized", "rate_limited", "internal_error"):
+    for code in (*codes, "unauthorized", "rate_limited", "internal_error", "database_unavailable"):
         status = _ERRORS[code].status
         if code not in by_status.setdefault(status, []):
             by_status[status].append(code)
@@ -334,7 +338,7 @@ def _error_responses(*codes: str) -> Json:
                 }
             },
         }
-        if status == 429:
+        if status in (429, 503):
             response["headers"] = {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}}
         responses[str(status)] = response
     return responses

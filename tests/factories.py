@@ -11,8 +11,8 @@ from flask import Flask
 from gateway.adapters.crm import CrmMemberRecord
 from gateway.models.program import Program
 from gateway.runtime import runtime
-from gateway.services.demo import ensure_demo
-from gateway.services.issuance import (
+from gateway.services.issue.demo import ensure_demo
+from gateway.services.issue.issuance import (
     ContactFacts,
     card_of,
     code_secret_purpose,

@@ -2,50 +2,47 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.adapters.crm import CrmPort
 from gateway.adapters.crm_builtin import BuiltinCrm
 from gateway.adapters.crm_http import HttpCrm
 from gateway.adapters.notifier import ConsoleNotifier, NotifierPort, SmtpNotifier
+from gateway.config import ConfigurationError, Settings
+
+__all__ = ["ConfigurationError", "build_crm", "build_notifier"]
 
 
-class ConfigurationError(Exception):
-    """A setting that cannot work; start-up stops with this message."""
-
-
-def build_crm(config: dict[str, Any], sessions: sessionmaker[Session]) -> CrmPort:
+def build_crm(settings: Settings, sessions: sessionmaker[Session]) -> CrmPort:
     """GATEWAY_CRM=builtin (default) or http (needs GATEWAY_CRM_BASE_URL)."""
-    kind = str(config["CRM"])
+    kind = settings.crm
     if kind == "builtin":
         return BuiltinCrm(sessions)
     if kind == "http":
-        if not config["CRM_BASE_URL"]:
+        if not settings.crm_base_url:
             raise ConfigurationError("GATEWAY_CRM=http needs GATEWAY_CRM_BASE_URL")
         return HttpCrm(
-            str(config["CRM_BASE_URL"]),
-            str(config["CRM_API_KEY"]),
-            str(config["CRM_WEBHOOK_SECRET"]),
-            float(config["CRM_TIMEOUT_SECONDS"]),
+            settings.crm_base_url,
+            settings.crm_api_key,
+            settings.crm_webhook_secret,
+            settings.crm_timeout_seconds,
         )
     raise ConfigurationError(f"GATEWAY_CRM must be builtin or http, not {kind!r}")
 
 
-def build_notifier(config: dict[str, Any]) -> NotifierPort:
+def build_notifier(settings: Settings) -> NotifierPort:
     """GATEWAY_NOTIFIER=console (default, development) or smtp."""
-    kind = str(config["NOTIFIER"])
+    kind = settings.notifier
     if kind == "console":
         return ConsoleNotifier()
     if kind == "smtp":
         return SmtpNotifier(
-            str(config["SMTP_HOST"]),
-            int(config["SMTP_PORT"]),
-            str(config["SMTP_FROM"]),
-            username=str(config["SMTP_USERNAME"]),
-            password=str(config["SMTP_PASSWORD"]),
-            starttls=bool(config["SMTP_STARTTLS"]),
-            sms_base_url=str(config["SMS_BASE_URL"]),
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_from,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
+            sms_base_url=settings.sms_base_url,
         )
     raise ConfigurationError(f"GATEWAY_NOTIFIER must be console or smtp, not {kind!r}")

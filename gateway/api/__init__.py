@@ -36,6 +36,6 @@ def register_blueprints(app: Flask) -> None:
 
 def _optional_blueprints() -> list[Callable[[Flask], None]]:
     """Blueprints of other packages (the POS adapter) that plug into the same app."""
-    from pos_adapter import register as register_pos
+    from pos_adapter.blueprints import register as register_pos
 
     return [register_pos]

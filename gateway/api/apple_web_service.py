@@ -6,7 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from gateway.runtime import request_session, runtime
-from gateway.services.apple_web_service import (
+from gateway.services.keep_live.apple_web_service import (
     changed_passes,
     latest_pass,
     record_device_logs,

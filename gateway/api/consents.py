@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from gateway.api.json_body import json_object
 from gateway.runtime import request_session, runtime
-from gateway.services.consents import current_consents, withdraw
+from gateway.services.issue.consents import current_consents, withdraw
 
 bp = Blueprint("consents", __name__, url_prefix="/api/v1/consents")
 

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from gateway.api.json_body import json_object
 from gateway.runtime import request_session, runtime
-from gateway.services.enrollment import start_enrollment, verify_enrollment
+from gateway.services.issue.enrollment import start_enrollment, verify_enrollment
 
 bp = Blueprint("enrollment", __name__, url_prefix="/api/v1/enrollments")
 

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from gateway.api.json_body import json_object
 from gateway.runtime import request_session, runtime
-from gateway.services.google_callbacks import handle_callback
+from gateway.services.keep_live.google_callbacks import handle_callback
 
 bp = Blueprint("google_callback", __name__)
 

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from gateway.domain.errors import GatewayError
 from gateway.runtime import request_session, runtime
-from gateway.services.programs import find_program
+from gateway.services.issue.programs import find_program
 
 bp = Blueprint("pages", __name__)
 
@@ -19,7 +19,7 @@ def enroll_page(slug: str) -> ResponseReturnValue:
     if program is None:
         raise GatewayError("unknown_program", f"no program {slug!r}", 404)
     return render_template(
-        "enroll.html", program=program, terms_version=runtime().config["TERMS_VERSION"]
+        "enroll.html", program=program, terms_version=runtime().settings.terms_version
     )
 
 

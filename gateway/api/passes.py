@@ -9,7 +9,7 @@ from sqlalchemy import select
 from gateway.domain.errors import not_found
 from gateway.models.program import Program, ProgramImage
 from gateway.runtime import request_session, runtime
-from gateway.services.apple_passes import pkpass_by_download_token
+from gateway.services.issue.apple_passes import pkpass_by_download_token
 
 bp = Blueprint("passes", __name__, url_prefix="/api/v1")
 

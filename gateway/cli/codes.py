@@ -8,10 +8,10 @@ import click
 from flask.cli import AppGroup
 
 from gateway.models.base import utcnow
+from gateway.pos.scan_records import keep_for, purge_scan_records
+from gateway.pos.settings import pos_settings
 from gateway.runtime import request_session, runtime
-from gateway.services.code_rotation import rotate_stale_apple_codes
-from gateway.services.pos_settings import pos_settings
-from gateway.services.scan_records import keep_for, purge_scan_records
+from gateway.services.chores.code_rotation import rotate_stale_apple_codes
 
 codes_group = AppGroup("codes", help="One-time codes.")
 
@@ -19,7 +19,7 @@ codes_group = AppGroup("codes", help="One-time codes.")
 @codes_group.command("rotate-stale")
 def rotate_stale_command() -> None:
     """Replace Apple codes unused for APPLE_CODE_MAX_AGE_DAYS and push the new pass."""
-    days = int(runtime().config["APPLE_CODE_MAX_AGE_DAYS"])
+    days = runtime().settings.apple_code_max_age_days
     rotated = rotate_stale_apple_codes(request_session(), utcnow(), timedelta(days=days))
     click.echo(f"rotated {rotated} Apple code(s) older than {days} day(s)")
 

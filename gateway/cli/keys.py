@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 
 from gateway.runtime import request_session, runtime
 from gateway.secret_box import SecretBox, new_key_entry, parse_key_ring
-from gateway.services.key_rotation import reencrypt_secrets
+from gateway.services.chores.key_rotation import reencrypt_secrets
 
 keys_group = AppGroup("keys", help="Secret-at-rest key ring.")
 
@@ -32,7 +32,7 @@ def rotate_command(add_dev_key: str | None) -> None:
     """Re-encrypt every pass secret with the ring's first key (old keys stay for reading)."""
     box = runtime().secret_box
     if add_dev_key:
-        if current_app.config["SECRET_KEYS"]:
+        if runtime().settings.secret_keys:
             raise click.ClickException("--add-dev-key is for the instance key file only")
         path = Path(current_app.instance_path) / "secret-keys"
         ring = new_key_entry(add_dev_key) + "," + path.read_text().strip()

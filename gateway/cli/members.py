@@ -9,8 +9,8 @@ from flask.cli import AppGroup
 
 from gateway.domain.errors import GatewayError
 from gateway.runtime import request_session
-from gateway.services.member_import import import_rows, read_rows
-from gateway.services.programs import find_program
+from gateway.services.issue.member_import import import_rows, read_rows
+from gateway.services.issue.programs import find_program
 
 members_group = AppGroup("members", help="Member base commands.")
 

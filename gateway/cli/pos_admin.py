@@ -7,13 +7,13 @@ from flask.cli import AppGroup
 
 from gateway.domain.errors import GatewayError
 from gateway.models.base import utcnow
+from gateway.pos import idempotency, terminals
+from gateway.pos.checkout import iso
+from gateway.pos.holds import release_all_expired_holds
+from gateway.pos.lock_release import Release, unlock_card, unlock_terminal
+from gateway.pos.settings import pos_settings
 from gateway.runtime import request_session, runtime
-from gateway.services import idempotency, terminals
-from gateway.services.checkout import iso
-from gateway.services.holds import release_all_expired_holds
-from gateway.services.lock_release import Release, unlock_card, unlock_terminal
-from gateway.services.points_expiry import expire_points
-from gateway.services.pos_settings import pos_settings
+from gateway.services.chores.points_expiry import expire_points
 
 stores_group = AppGroup("stores", help="Stores of a program.")
 terminals_group = AppGroup("terminals", help="Till keys.")

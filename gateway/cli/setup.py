@@ -5,14 +5,13 @@ from __future__ import annotations
 import time
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from gateway.migrate import upgrade_to_head
 from gateway.runtime import request_session, runtime
-from gateway.services.demo import DEMO_MEMBERS, ensure_demo
-from gateway.services.housekeeping import run_housekeeping
-from gateway.services.outbox import deliver_pending
+from gateway.services.chores.housekeeping import run_housekeeping
+from gateway.services.issue.demo import DEMO_MEMBERS, ensure_demo
+from gateway.services.keep_live.outbox import deliver_pending
 
 
 @click.command("init")
@@ -30,9 +29,9 @@ def demo_command() -> None:
     rt = runtime()
     upgrade_to_head(rt.engine)
     program, created = ensure_demo(request_session(), rt)
-    base = str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
+    base = rt.settings.public_base_url.rstrip("/")
     click.echo(("created" if created else "found") + f" demo program {program.slug!r}")
-    if not current_app.config["GOOGLE_API_BASE_URL"]:
+    if not rt.settings.google_api_base_url:
         click.echo(
             "Google Wallet API not configured: Google objects are queued for insertion "
             "(save links are signed and valid; set GATEWAY_GOOGLE_API_BASE_URL to deliver)."

@@ -60,11 +60,6 @@ def upgraded_tier(current: str, lifetime_points: int, tiers: Sequence[TierRule])
     return earned
 
 
-def tier_named(name: str, tiers: Sequence[TierRule]) -> TierRule | None:
-    """The tier with this name, if the program has it."""
-    return next((tier for tier in tiers if tier.name == name), None)
-
-
 def meets_min_tier(member_tier: str, min_tier: str | None, tiers: Sequence[TierRule]) -> bool:
     """Whether a member's tier is at least `min_tier` (no minimum: always)."""
     if not min_tier:

@@ -1,1 +1,1 @@
-"""Use cases, one per module; the only layer that commits transactions."""
+"""Use cases outside the POS core, grouped by path: issue/, keep_live/, chores/; each commits."""

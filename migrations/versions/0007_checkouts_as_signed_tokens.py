@@ -1,7 +1,7 @@
 """Checkouts become signed tokens: drop the checkouts table.
 
 A checkout token now carries its terminal, card, pass, code step and expiry under an HMAC tag
-(gateway.services.checkout), so opening one writes nothing and using one reads nothing extra; a
+(gateway.pos.checkout), so opening one writes nothing and using one reads nothing extra; a
 re-scan rebuilds the same token from the used code's row. Open checkouts at the upgrade end
 (tills get checkout_expired and scan again).
 

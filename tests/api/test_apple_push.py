@@ -14,7 +14,7 @@ from sqlalchemy import select
 from gateway.devcerts import dev_cert_paths
 from gateway.models import AppleDevice, AppleRegistration, OutboxEvent, WalletPass
 from gateway.runtime import runtime
-from gateway.services.outbox import deliver_pending
+from gateway.services.keep_live.outbox import deliver_pending
 from passes.apple.apns import ApnsClient, ApnsProviderToken
 from tests.factories import enroll_member
 from tests.fakes.apns_server import FakeApns
@@ -144,6 +144,24 @@ def test_certificate_auth_refuses_a_server_it_cannot_verify(make_app, instance_d
         assert apns.pushes == []
         with runtime(app).sessions() as session:  # kept for a retry, not lost
             assert session.scalars(select(OutboxEvent.kind)).all() == ["pass.changed"]
+
+
+def test_an_unreadable_apns_key_fails_the_pushes_not_the_start_up(
+    make_app, apns, tmp_path, caplog
+):
+    # As when the client was built on the first push: the app starts, the pushes fail and stay
+    # in the outbox; now the problem is also logged at start-up.
+    missing = tmp_path / "AuthKey_MISSING.p8"
+    app = make_app(APNS_BASE_URL=apns.base_url, APNS_AUTH_KEY_FILE=str(missing), APNS_KEY_ID="K")
+    assert "GATEWAY_APNS_" in caplog.text and str(missing) in caplog.text
+    member = enroll_member(app, balance=100)
+    _register(app, app.test_client(), _apple_serial(app, member.card_number), "p", "tok-1")
+    assert new_till(app).identify(member.apple_scan()).status_code == 200
+    assert deliver_pending(runtime(app)) == 0
+    assert apns.pushes == []
+    with runtime(app).sessions() as session:
+        (event,) = session.scalars(select(OutboxEvent)).all()
+        assert event.delivered_at is None and str(missing) in event.last_error
 
 
 def test_failed_pushes_stay_in_the_outbox_and_are_retried(make_app, apns, tmp_path):

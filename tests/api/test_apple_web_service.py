@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from gateway.models import AppleDevice, WalletPass
 from gateway.runtime import runtime
-from gateway.services.apple_updates import next_update_time
-from gateway.services.outbox import deliver_pending
+from gateway.services.keep_live.apple_updates import next_update_time
+from gateway.services.keep_live.outbox import deliver_pending
 from passes.codes import format_scan, hotp_code
 from tests.factories import enroll_member
 from tests.integration.conftest import new_till

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from gateway.models import CrmCardEvent
 from gateway.runtime import runtime
-from gateway.services.outbox import deliver_pending
+from gateway.services.keep_live.outbox import deliver_pending
 from tests.api.enrollment_helpers import enroll
 from tests.factories import demo_program
 from tests.fakes.smtp_server import FakeSmtpServer

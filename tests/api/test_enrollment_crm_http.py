@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from gateway.models import Account, Card, Member, OutboxEvent, WalletPass
 from gateway.runtime import runtime
-from gateway.services.outbox import deliver_pending
+from gateway.services.keep_live.outbox import deliver_pending
 from tests.api.enrollment_helpers import start
 from tests.factories import demo_program
 from tests.fakes.crm_server import FakeCrm

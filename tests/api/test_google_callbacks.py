@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from gateway.models import CrmCardEvent, OutboxEvent, WalletPass
 from gateway.runtime import runtime
-from gateway.services.outbox import deliver_pending
+from gateway.services.keep_live.outbox import deliver_pending
 from tests.factories import demo_program, enroll_member
 from tests.fakes.google_callback_signer import FakeGoogleCallbacks
 

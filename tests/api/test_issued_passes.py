@@ -18,9 +18,9 @@ from google.auth import crypt
 from sqlalchemy import select
 
 from gateway.models import OutboxEvent, WalletPass
+from gateway.pos.terminals import create_store, create_terminal
 from gateway.runtime import runtime
-from gateway.services.outbox import deliver_pending
-from gateway.services.terminals import create_store, create_terminal
+from gateway.services.keep_live.outbox import deliver_pending
 from passes.codes import format_scan, hotp_code, match_totp, parse_scan
 from tests.api.enrollment_helpers import enroll
 from tests.factories import demo_program

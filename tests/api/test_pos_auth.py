@@ -1,7 +1,7 @@
 """Bearer terminal keys: missing, unknown and revoked keys get 401 `unauthorized`."""
 
+from gateway.pos.terminals import revoke_terminal
 from gateway.runtime import runtime
-from gateway.services.terminals import revoke_terminal
 
 
 def test_missing_key_is_unauthorized(client):

@@ -25,8 +25,8 @@ from gateway.cli.pos_simulate import pos_group
 from gateway.models.ledger import LedgerEntry
 from gateway.models.member import Account
 from gateway.models.pos import Redemption
+from gateway.pos.terminals import create_store, create_terminal
 from gateway.runtime import runtime
-from gateway.services.terminals import create_store, create_terminal
 from pos_adapter.client import Order, PosClient, PosConnectionError, PosError
 from tests.browser import served
 from tests.factories import EnrolledMember, demo_program, enroll_member

@@ -6,8 +6,8 @@ from sqlalchemy import insert
 
 from gateway.models.base import utcnow
 from gateway.models.pos import IdempotencyRecord
+from gateway.pos.idempotency import fingerprint
 from gateway.runtime import runtime
-from gateway.services.idempotency import fingerprint
 from tests.factories import enroll_member
 from tests.integration.conftest import account_state, new_till
 

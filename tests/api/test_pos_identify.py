@@ -8,9 +8,9 @@ from sqlalchemy import select, update
 from gateway.models.card import Card
 from gateway.models.outbox import AuditEvent, OutboxEvent
 from gateway.models.program import Program, Reward
+from gateway.pos.terminals import create_store, create_terminal
 from gateway.runtime import runtime
-from gateway.services.programs import ProgramSpec, create_program
-from gateway.services.terminals import create_store, create_terminal
+from gateway.services.issue.programs import ProgramSpec, create_program
 from passes.codes import format_scan, luhn_check_digit
 from tests.factories import enroll_member
 from tests.integration.conftest import Till, new_till

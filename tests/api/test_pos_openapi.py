@@ -12,8 +12,8 @@ from flask import Flask
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
+from gateway.pos.terminals import create_store, create_terminal
 from gateway.runtime import runtime
-from gateway.services.terminals import create_store, create_terminal
 from passes.codes import luhn_check_digit
 from pos_adapter.openapi import openapi_document
 from tests.factories import demo_program, enroll_member
@@ -34,7 +34,9 @@ CONTRACT_ERRORS = {
     "code_rejected": 422, "code_already_used": 409, "card_locked": 423, "card_revoked": 410,
     "checkout_expired": 401, "insufficient_points": 409, "limit_reached": 409,
     "reward_unavailable": 409, "idempotency_key_reused": 422, "idempotency_in_progress": 409,
-    "rate_limited": 429, "not_found": 404,
+    "rate_limited": 429, "not_found": 404, "idempotency_key_missing": 400,
+    "idempotency_key_invalid": 400, "invalid_json": 400, "payload_too_large": 413,
+    "hold_expired": 409, "redemption_voided": 409, "database_unavailable": 503,
 }
 CONTRACT_FILE = Path(__file__).resolve().parents[2].parent / "shared" / "design" / "pos-api.md"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from gateway.models.member import Account
+from gateway.pos.terminals import create_store, create_terminal
 from gateway.runtime import runtime
-from gateway.services.terminals import create_store, create_terminal
 from tests.browser import chromium_page, served
 from tests.factories import enroll_member
 from tests.fakes.smtp_server import free_port

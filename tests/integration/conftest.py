@@ -16,8 +16,8 @@ from werkzeug.test import TestResponse
 from gateway.models.ledger import LedgerEntry
 from gateway.models.member import Account
 from gateway.models.pos import Redemption, Store
+from gateway.pos.terminals import create_store, create_terminal
 from gateway.runtime import runtime
-from gateway.services.terminals import create_store, create_terminal
 from tests.factories import demo_program
 
 AUTO = "auto"

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from gateway.models import Card, OutboxEvent, WalletPass
 from gateway.models.base import utcnow
 from gateway.runtime import runtime
-from gateway.services.apple_passes import store_card_content
+from gateway.services.issue.apple_passes import store_card_content
 from tests.factories import enroll_member
 from tests.integration.conftest import new_till
 

@@ -6,8 +6,8 @@ from gateway.adapters.crm import CrmMemberRecord
 from gateway.models.outbox import AuditEvent
 from gateway.models.program import Program
 from gateway.runtime import runtime
-from gateway.services.issuance import ContactFacts, ensure_member
-from gateway.services.programs import ProgramSpec, create_program
+from gateway.services.issue.issuance import ContactFacts, ensure_member
+from gateway.services.issue.programs import ProgramSpec, create_program
 from passes.codes import format_scan, luhn_check_digit
 from tests.factories import enroll_member
 from tests.integration.conftest import new_till

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from gateway.domain.pos_requests import RedemptionRequest
 from gateway.models.outbox import OutboxEvent
 from gateway.models.pos import Redemption
+from gateway.pos.redemptions import redeem_within
+from gateway.pos.terminals import hash_key
 from gateway.runtime import runtime
-from gateway.services.redemptions import redeem
-from gateway.services.terminals import authenticate
 from tests.factories import enroll_member
 from tests.integration.conftest import account_state, assert_ledger_consistent, new_till
 
@@ -30,10 +30,8 @@ def _redeem_batch(app, key: str, checkout: str, ready) -> None:
     with app.app_context():
         for index in range(10):
             with rt.sessions() as session:
-                terminal = authenticate(session, key)
-                assert terminal is not None
                 request = RedemptionRequest(checkout, None, 100, None, True)
-                redeem(session, rt, terminal, request)
+                redeem_within(session, rt, hash_key(key), None, request)
                 session.flush()
                 if index == COMMITTED_BEFORE_KILL:
                     ready.set()

@@ -8,10 +8,10 @@ from sqlalchemy import select, update
 from gateway.models.base import utcnow
 from gateway.models.ledger import LedgerEntry
 from gateway.models.outbox import OutboxEvent
+from gateway.pos.cardholder import by_account
+from gateway.pos.ledger import Movement, Origin, apply_change
 from gateway.runtime import runtime
-from gateway.services.cardholder import by_account
-from gateway.services.ledger import Movement, Origin, apply_change
-from gateway.services.points_expiry import expire_points
+from gateway.services.chores.points_expiry import expire_points
 from tests.factories import enroll_member
 from tests.integration.conftest import account_state, assert_ledger_consistent
 

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from gateway.models.pos import ScanFailure, UsedCode
+from gateway.pos.scan_records import keep_for
+from gateway.pos.settings import pos_settings
 from gateway.runtime import runtime
-from gateway.services.housekeeping import run_housekeeping
-from gateway.services.pos_settings import pos_settings
-from gateway.services.scan_records import keep_for
+from gateway.services.chores.housekeeping import run_housekeeping
 from passes.codes import format_scan
 from tests.factories import enroll_member
 from tests.integration.conftest import new_till

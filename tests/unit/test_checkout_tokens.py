@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gateway.domain.errors import GatewayError
-from gateway.services.checkout import (
+from gateway.pos.checkout import (
     TOKEN_PREFIX,
     CheckoutClaim,
     CheckoutSigner,

@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from gateway.credentials import CredentialsError, load_credentials
+from gateway.config import Settings
+from gateway.credentials import Credentials, CredentialsError, load_credentials
 from gateway.devcerts import DevCertPaths, generate_dev_chain
 
 
@@ -39,25 +40,29 @@ def config_for(chain: DevCertPaths, **overrides: Any) -> dict[str, Any]:
     return config
 
 
+def load(config: dict[str, Any], instance_path: Path) -> Credentials:
+    return load_credentials(Settings.from_mapping(config), instance_path)
+
+
 def test_empty_config_generates_and_loads_dev_chain(tmp_path: Path) -> None:
-    credentials = load_credentials({"APPLE_PASS_CERT": ""}, tmp_path)
+    credentials = load({"APPLE_PASS_CERT": ""}, tmp_path)
     assert (tmp_path / "certs" / "pass-cert.pem").is_file()
     assert credentials.apple_signer.pass_type_id == "pass.com.example.loyalty"
     assert credentials.apple_signer.team_id == "DEVTEAM123"
     assert credentials.google_service_account["type"] == "service_account"
-    again = load_credentials({}, tmp_path)
+    again = load({}, tmp_path)
     assert again.apple_signer.certificate == credentials.apple_signer.certificate
 
 
 def test_dev_chain_follows_configured_identifiers(tmp_path: Path) -> None:
     config = {"APPLE_PASS_TYPE_ID": "pass.com.example.other", "APPLE_TEAM_ID": "TEAM000001"}
-    credentials = load_credentials(config, tmp_path)
+    credentials = load(config, tmp_path)
     assert credentials.apple_signer.pass_type_id == "pass.com.example.other"
     assert credentials.apple_signer.team_id == "TEAM000001"
 
 
 def test_configured_chain_loads(chain: DevCertPaths, tmp_path: Path) -> None:
-    credentials = load_credentials(config_for(chain), tmp_path)
+    credentials = load(config_for(chain), tmp_path)
     assert credentials.apple_signer.pass_type_id == "pass.com.example.loyalty"
     assert credentials.google_service_account["client_email"].endswith(".gserviceaccount.com")
     assert not (tmp_path / "certs").exists()
@@ -66,19 +71,19 @@ def test_configured_chain_loads(chain: DevCertPaths, tmp_path: Path) -> None:
 def test_missing_file_is_named(chain: DevCertPaths, tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "pass-cert.pem"
     with pytest.raises(CredentialsError, match="does not exist") as info:
-        load_credentials(config_for(chain, APPLE_PASS_CERT=str(missing)), tmp_path)
+        load(config_for(chain, APPLE_PASS_CERT=str(missing)), tmp_path)
     assert str(missing) in str(info.value)
 
 
 def test_partial_apple_config_is_rejected(chain: DevCertPaths, tmp_path: Path) -> None:
     with pytest.raises(CredentialsError, match="APPLE_PASS_KEY"):
-        load_credentials(config_for(chain, APPLE_PASS_KEY=""), tmp_path)
+        load(config_for(chain, APPLE_PASS_KEY=""), tmp_path)
 
 
 def test_pass_type_id_mismatch_names_both_values(chain: DevCertPaths, tmp_path: Path) -> None:
     config = config_for(chain, APPLE_PASS_TYPE_ID="pass.com.example.wrong")
     with pytest.raises(CredentialsError) as info:
-        load_credentials(config, tmp_path)
+        load(config, tmp_path)
     message = str(info.value)
     assert str(chain.pass_cert) in message
     assert "pass.com.example.wrong" in message
@@ -87,7 +92,7 @@ def test_pass_type_id_mismatch_names_both_values(chain: DevCertPaths, tmp_path: 
 
 def test_team_id_mismatch_names_both_values(chain: DevCertPaths, tmp_path: Path) -> None:
     with pytest.raises(CredentialsError, match="APPLE_TEAM_ID") as info:
-        load_credentials(config_for(chain, APPLE_TEAM_ID="WRONGTEAM"), tmp_path)
+        load(config_for(chain, APPLE_TEAM_ID="WRONGTEAM"), tmp_path)
     assert "WRONGTEAM" in str(info.value)
     assert "DEVTEAM123" in str(info.value)
 
@@ -97,7 +102,7 @@ def test_key_of_another_chain_is_rejected(
 ) -> None:
     config = config_for(chain, APPLE_PASS_KEY=str(other_chain.pass_key))
     with pytest.raises(CredentialsError, match="does not match") as info:
-        load_credentials(config, tmp_path)
+        load(config, tmp_path)
     assert str(other_chain.pass_key) in str(info.value)
 
 
@@ -106,7 +111,7 @@ def test_certificate_not_issued_by_wwdr_is_rejected(
 ) -> None:
     config = config_for(chain, APPLE_WWDR_CERT=str(other_chain.wwdr_cert))
     with pytest.raises(CredentialsError, match="not issued by") as info:
-        load_credentials(config, tmp_path)
+        load(config, tmp_path)
     assert str(other_chain.wwdr_cert) in str(info.value)
 
 
@@ -115,7 +120,7 @@ def test_der_certificate_gets_a_conversion_hint(chain: DevCertPaths, tmp_path: P
     wwdr = x509.load_pem_x509_certificate(chain.wwdr_cert.read_bytes())
     der.write_bytes(wwdr.public_bytes(serialization.Encoding.DER))
     with pytest.raises(CredentialsError, match=r"not a PEM certificate.*DER") as info:
-        load_credentials(config_for(chain, APPLE_WWDR_CERT=str(der)), tmp_path)
+        load(config_for(chain, APPLE_WWDR_CERT=str(der)), tmp_path)
     assert str(der) in str(info.value)
 
 
@@ -131,10 +136,10 @@ def test_encrypted_key_needs_its_password(chain: DevCertPaths, tmp_path: Path) -
     )
     config = config_for(chain, APPLE_PASS_KEY=str(encrypted))
     with pytest.raises(CredentialsError, match="APPLE_PASS_KEY_PASSWORD"):
-        load_credentials(config, tmp_path)
+        load(config, tmp_path)
     with pytest.raises(CredentialsError, match="APPLE_PASS_KEY_PASSWORD"):
-        load_credentials({**config, "APPLE_PASS_KEY_PASSWORD": "wrong"}, tmp_path)
-    credentials = load_credentials({**config, "APPLE_PASS_KEY_PASSWORD": "correct horse"}, tmp_path)
+        load({**config, "APPLE_PASS_KEY_PASSWORD": "wrong"}, tmp_path)
+    credentials = load({**config, "APPLE_PASS_KEY_PASSWORD": "correct horse"}, tmp_path)
     assert credentials.apple_signer.team_id == "DEVTEAM123"
 
 
@@ -190,7 +195,7 @@ def test_expired_certificate_is_rejected(chain: DevCertPaths, tmp_path: Path) ->
         chain, APPLE_PASS_CERT=str(cert), APPLE_PASS_KEY=str(key), APPLE_WWDR_CERT=str(ca)
     )
     with pytest.raises(CredentialsError, match="expired") as info:
-        load_credentials(config, tmp_path)
+        load(config, tmp_path)
     assert str(cert) in str(info.value)
 
 
@@ -211,7 +216,7 @@ def test_service_account_without_private_key_is_rejected(
 ) -> None:
     path = _write_account(chain, tmp_path, private_key=None)
     with pytest.raises(CredentialsError, match="private_key") as info:
-        load_credentials(config_for(chain, GOOGLE_SERVICE_ACCOUNT=str(path)), tmp_path)
+        load(config_for(chain, GOOGLE_SERVICE_ACCOUNT=str(path)), tmp_path)
     assert str(path) in str(info.value)
 
 
@@ -221,7 +226,7 @@ def test_service_account_with_broken_key_is_rejected(
     broken = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
     path = _write_account(chain, tmp_path, private_key=broken)
     with pytest.raises(CredentialsError, match="cannot be parsed"):
-        load_credentials(config_for(chain, GOOGLE_SERVICE_ACCOUNT=str(path)), tmp_path)
+        load(config_for(chain, GOOGLE_SERVICE_ACCOUNT=str(path)), tmp_path)
 
 
 def test_service_account_that_is_not_json_is_rejected(
@@ -230,5 +235,5 @@ def test_service_account_that_is_not_json_is_rejected(
     path = tmp_path / "service-account.json"
     path.write_text("client_email = nobody")
     with pytest.raises(CredentialsError, match="not JSON") as info:
-        load_credentials(config_for(chain, GOOGLE_SERVICE_ACCOUNT=str(path)), tmp_path)
+        load(config_for(chain, GOOGLE_SERVICE_ACCOUNT=str(path)), tmp_path)
     assert str(path) in str(info.value)

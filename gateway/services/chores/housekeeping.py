@@ -1,0 +1,36 @@
+"""The periodic chores the worker runs: each is safe to run any number of times."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from gateway.models.base import utcnow
+from gateway.pos import idempotency
+from gateway.pos.holds import release_all_expired_holds
+from gateway.pos.scan_records import purge_scan_records
+from gateway.pos.settings import pos_settings
+from gateway.runtime import Runtime
+from gateway.services.chores.code_rotation import rotate_stale_apple_codes
+from gateway.services.chores.points_expiry import expire_points
+
+
+def run_housekeeping(rt: Runtime) -> dict[str, int]:
+    """Expire points, release stale holds, rotate stale Apple codes, purge old idempotency keys
+    and old scan records."""
+    now = utcnow()
+    with rt.sessions() as session:
+        expired = expire_points(session, now)
+        released = release_all_expired_holds(session, now)
+        rotated = rotate_stale_apple_codes(
+            session, now, timedelta(days=rt.settings.apple_code_max_age_days)
+        )
+        purged = idempotency.purge(session, pos_settings(rt).idempotency_retention)
+        scans = purge_scan_records(session, pos_settings(rt), now)
+    return {
+        "points_expired": expired.points,
+        "holds_released": released,
+        "codes_rotated": rotated,
+        "idempotency_purged": purged,
+        "used_codes_purged": scans.used_codes,
+        "scan_failures_purged": scans.scan_failures,
+    }

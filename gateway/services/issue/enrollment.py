@@ -1,0 +1,249 @@
+"""Enrollment: ask for a card, prove the contact, then digitize or create the CRM member."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gateway.adapters.crm import CrmMemberRecord, NewMemberProfile
+from gateway.domain.contact import (
+    normalize_email,
+    normalize_locale,
+    normalize_name,
+    normalize_phone,
+)
+from gateway.domain.errors import GatewayError, not_found, validation_error
+from gateway.models.base import utcnow
+from gateway.models.enrollment import Enrollment
+from gateway.models.program import Program
+from gateway.runtime import Runtime
+from gateway.services.issue.consents import consents_token
+from gateway.services.issue.issuance import ContactFacts, ensure_member
+from gateway.services.issue.pass_links import card_links
+from gateway.services.keep_live.outbox import add_event, audit, deliver_pending
+
+MAX_PENDING_PER_CONTACT_PER_HOUR = 5
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentStarted:
+    """The 202 answer: no hint of whether the contact is already a member."""
+
+    enrollment_id: str
+    verify_via: str
+
+
+def program_by_slug(session: Session, slug: object) -> Program:
+    """The program, or 404 `unknown_program` naming the field."""
+    if not isinstance(slug, str) or not slug:
+        raise validation_error("program", "program is required")
+    program = session.scalar(select(Program).where(Program.slug == slug))
+    if program is None:
+        raise GatewayError("unknown_program", f"no program {slug!r}", 404, field="program")
+    return program
+
+
+def _code_hash(secret_key: str, enrollment_id: str, code: str) -> str:
+    message = f"{enrollment_id}:{code}".encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _parse_contact(body: dict[str, Any]) -> tuple[str, str]:
+    has_email, has_phone = body.get("email") is not None, body.get("phone") is not None
+    if has_email == has_phone:
+        raise validation_error("email", "give exactly one of email or phone")
+    if has_email:
+        return "email", normalize_email(body["email"])
+    return "phone", normalize_phone(body["phone"])
+
+
+def _parse_consents(body: dict[str, Any]) -> dict[str, bool]:
+    consents = body.get("consents")
+    if not isinstance(consents, dict) or consents.get("terms") is not True:
+        raise validation_error("consents.terms", "accepting the terms is required for a card")
+    marketing = consents.get("marketing", False)
+    if not isinstance(marketing, bool):
+        raise validation_error("consents.marketing", "marketing consent must be true or false")
+    return {"terms": True, "marketing": marketing}
+
+
+def start_enrollment(
+    session: Session, rt: Runtime, body: dict[str, Any], channel: str = "api"
+) -> EnrollmentStarted:
+    """Validate, store a pending enrollment with a hashed code, and send the code."""
+    program = program_by_slug(session, body.get("program"))
+    kind, contact = _parse_contact(body)
+    name = normalize_name(body.get("name"))
+    locale = normalize_locale(body.get("locale"))
+    consents = _parse_consents(body)
+    recent = session.scalar(
+        select(func.count(Enrollment.id)).where(
+            Enrollment.program_id == program.id,
+            Enrollment.contact == contact,
+            Enrollment.created_at > utcnow() - timedelta(hours=1),
+        )
+    )
+    if (recent or 0) >= MAX_PENDING_PER_CONTACT_PER_HOUR:
+        raise GatewayError(
+            "rate_limited",
+            "too many enrollment requests for this contact; try later",
+            429,
+            headers={"Retry-After": "3600"},
+        )
+    enrollment_id = f"enr_{secrets.token_urlsafe(18)}"
+    code = f"{secrets.randbelow(10**6):06d}"
+    session.add(
+        Enrollment(
+            id=enrollment_id,
+            program_id=program.id,
+            contact_kind=kind,
+            contact=contact,
+            name=name,
+            locale=locale,
+            consents=consents,
+            channel=channel,
+            code_hash=_code_hash(rt.settings.secret_key, enrollment_id, code),
+            expires_at=utcnow() + timedelta(seconds=rt.settings.enrollment_ttl_seconds),
+        )
+    )
+    session.commit()
+    try:
+        rt.notifier.send_code(kind, contact, code, program.name)
+    except GatewayError:
+        enrollment = session.get(Enrollment, enrollment_id)
+        if enrollment is not None:
+            enrollment.status = "dead"
+            session.commit()
+        raise
+    return EnrollmentStarted(enrollment_id, "email" if kind == "email" else "sms")
+
+
+def _check_code(
+    session: Session, rt: Runtime, enrollment_id: str, code: object
+) -> tuple[Enrollment, Program]:
+    """Count the attempt; a wrong code costs one of the limited attempts."""
+    enrollment = session.get(Enrollment, enrollment_id, with_for_update=True)
+    if enrollment is None:
+        raise not_found("enrollment")
+    if enrollment.status == "dead" or (
+        enrollment.status == "pending" and enrollment.expires_at < utcnow()
+    ):
+        enrollment.status = "dead"
+        session.commit()
+        raise GatewayError(
+            "enrollment_expired", "this enrollment has expired; please start again", 410
+        )
+    expected = enrollment.code_hash
+    given = (
+        _code_hash(rt.settings.secret_key, enrollment.id, code)
+        if isinstance(code, str)
+        else ""
+    )
+    if not hmac.compare_digest(expected, given):
+        if enrollment.status == "verified":
+            raise GatewayError("invalid_code", "the verification code is not correct", 422)
+        enrollment.attempts += 1
+        left = rt.settings.enrollment_max_attempts - enrollment.attempts
+        if left <= 0:
+            enrollment.status = "dead"
+        session.commit()
+        if left <= 0:
+            raise GatewayError(
+                "enrollment_expired", "too many wrong codes; please start again", 410
+            )
+        raise GatewayError(
+            "invalid_code",
+            "the verification code is not correct",
+            422,
+            field="code",
+            details={"attempts_left": left},
+        )
+    program = session.get(Program, enrollment.program_id)
+    assert program is not None
+    # End the transaction before talking to the CRM: no lock is held across a network call.
+    session.commit()
+    return enrollment, program
+
+
+def _crm_record(
+    rt: Runtime, program: Program, enrollment: Enrollment
+) -> tuple[CrmMemberRecord, bool]:
+    contact = {enrollment.contact_kind: enrollment.contact}
+    found = rt.crm.find_member(program.slug, **contact)
+    if found is not None:
+        return found, True
+    profile = NewMemberProfile(
+        program=program.slug,
+        email=contact.get("email"),
+        phone=contact.get("phone"),
+        name=enrollment.name,
+        locale=enrollment.locale,
+    )
+    consents = {
+        key: {
+            "granted": value,
+            "at": enrollment.created_at.isoformat(),
+            "channel": enrollment.channel,
+            "text_version": rt.settings.terms_version,
+        }
+        for key, value in enrollment.consents.items()
+    }
+    return rt.crm.create_member(profile, consents), False
+
+
+def verify_enrollment(
+    session: Session, rt: Runtime, enrollment_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Check the code, look the contact up in the CRM, issue the passes, tell the CRM."""
+    enrollment, program = _check_code(session, rt, enrollment_id, body.get("code"))
+    crm_record, found = _crm_record(rt, program, enrollment)
+    facts = ContactFacts(
+        kind=enrollment.contact_kind,
+        value=enrollment.contact,
+        name=enrollment.name,
+        locale=enrollment.locale,
+        terms=bool(enrollment.consents.get("terms")),
+        marketing=bool(enrollment.consents.get("marketing")),
+        channel=enrollment.channel,
+        text_version=rt.settings.terms_version,
+    )
+    member, created = ensure_member(session, rt.secret_box, program, crm_record, facts)
+    links = card_links(session, rt, program, member)
+    enrollment = session.get(Enrollment, enrollment_id, with_for_update=True) or enrollment
+    first_verification = enrollment.status != "verified"
+    enrollment.status = "verified"
+    enrollment.member_id = member.id
+    if created or first_verification:
+        add_event(
+            session,
+            "card.linked",
+            {
+                "program": program.slug,
+                "crm_member_id": crm_record.crm_id,
+                "card_number": links.card_number,
+                "passes": links.passes_for_crm(),
+                "digitized_existing": found,
+            },
+        )
+        audit(session, "customer", "card.linked", f"member:{member.id}", created=created)
+    session.commit()
+    # Best effort now; whatever fails stays in the outbox for `gateway worker`.
+    kinds = {"card.linked"} | (
+        {"google.object.upsert"} if rt.settings.google_api_base_url else set()
+    )
+    deliver_pending(rt, limit=20, kinds=kinds)
+    return {
+        "member": links.member_json,
+        "digitized_existing": found,
+        "apple": {"pkpass_url": links.pkpass_url},
+        "google": {"save_url": links.save_url, "object_status": links.google_state},
+        "consents_url": f"{rt.settings.public_base_url.rstrip('/')}/api/v1/consents/"
+        + consents_token(rt, member.id),
+    }

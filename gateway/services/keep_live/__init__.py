@@ -1,0 +1,1 @@
+"""Path 3, keep passes live: the outbox, its handlers (APNs, Google, CRM) and the web service."""
