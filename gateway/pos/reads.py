@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import BigInteger, String, and_, bindparam, func, literal_column, select, true
@@ -130,17 +131,13 @@ REDEMPTION = RowLayout(
     ("holder", HOLDER),
     ("reward", REWARD_PICK),
 )
-_STATEMENTS: dict[str, Any] = {}
 
 
+@cache
 def scan_statement(dialect: str) -> Any:
     """Terminal by key hash; LEFT JOIN the card (+ member, account, program, tier) and its two
     passes, one row in all, so the catalogue subqueries run once. Wallet names are constants in
     the SQL text (not parameters), so PostgreSQL renders the statement once."""
-    name = f"scan:{dialect}"
-    cached = _STATEMENTS.get(name)
-    if cached is not None:
-        return cached
     terminals, live = live_terminals(bindparam("key_hash", type_=String()))
     card = (
         Card.__table__.join(Member.__table__, Member.id == Card.member_id)
@@ -148,7 +145,7 @@ def scan_statement(dialect: str) -> Any:
         .join(Program.__table__, Program.id == Card.program_id)
         .outerjoin(Tier.__table__, and_(Tier.program_id == Program.id, Tier.name == Member.tier))
     )
-    statement = (
+    return (
         select(
             *TERMINAL.columns,
             *HOLDER.columns,
@@ -175,8 +172,6 @@ def scan_statement(dialect: str) -> Any:
         )
         .where(live)
     )
-    _STATEMENTS[name] = statement
-    return statement
 
 
 def decode_scan(row: Sequence[Any]) -> ScanRead:
@@ -195,15 +190,12 @@ def decode_scan(row: Sequence[Any]) -> ScanRead:
     )
 
 
+@cache
 def redemption_statement(dialect: str, keyed: bool) -> Any:
     """One SELECT: the terminal (by key hash), the key's record, the checkout's cardholder with
     the account row locked (FOR UPDATE on PostgreSQL; SQLite transactions are exclusive), and
     the reward; for a keyed call on PostgreSQL also a transaction-scoped advisory lock on the
     key, which a concurrent duplicate fails to get."""
-    name = f"redemption:{dialect}:{keyed}"
-    cached = _STATEMENTS.get(name)
-    if cached is not None:
-        return cached
     terminals, live = live_terminals(bindparam("key_hash", type_=String()))
     holder = (
         cardholder_query()
@@ -216,7 +208,7 @@ def redemption_statement(dialect: str, keyed: bool) -> Any:
         claim: Any = func.pg_try_advisory_xact_lock(bindparam("lock", type_=BigInteger()))
     else:
         claim = true()
-    statement = (
+    return (
         select(*TERMINAL.columns, claim, *KEY_RECORD.columns, *holder.c, *REWARD_PICK.columns)
         .select_from(
             terminals.outerjoin(
@@ -237,8 +229,6 @@ def redemption_statement(dialect: str, keyed: bool) -> Any:
         )
         .where(live)
     )
-    _STATEMENTS[name] = statement
-    return statement
 
 
 def decode_redemption(row: Sequence[Any]) -> RedemptionRead:
