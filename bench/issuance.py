@@ -1,5 +1,6 @@
 """Issuance throughput on one core: signed .pkpass and Google save JWTs vs raw RSA signing.
 
+Needs the bench extra (py-pkpass, the reference builder): `pip install -e '.[bench]'`.
 Run with `python -m bench.issuance [--seconds S] [--rounds N]`. Every workload is measured in
 N interleaved rounds of S/N seconds each and the median rate is reported, so a burst of load
 from elsewhere on the machine affects one round of every workload rather than one workload.

@@ -10,6 +10,8 @@ from flask import Flask
 
 from gateway.config import config_defaults
 
+MAX_BODY_BYTES = 64 * 1024
+
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: config -> runtime (DB, keys, adapters) -> blueprints."""
@@ -22,6 +24,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
     )
     app.config.from_mapping(config_defaults())
+    # Werkzeug enforces this on every body, chunked ones included (413 payload_too_large);
+    # /pos/v1 lowers it per request (gateway.api.body_limits).
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config.from_prefixed_env("GATEWAY")
     if test_config:
         app.config.update(test_config)
@@ -34,6 +39,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from gateway.api import register_blueprints
     from gateway.cli import register_commands
+    from gateway.log_redaction import install_log_redaction
+
+    install_log_redaction(app)
 
     register_blueprints(app)
     register_commands(app)

@@ -63,6 +63,7 @@ def pos_settings_for(settings: Settings) -> PosSettings:
         failure_window=timedelta(seconds=settings.scan_failure_window_seconds),
         card_lock=timedelta(seconds=settings.card_lock_seconds),
         terminal_lock=timedelta(seconds=settings.terminal_lock_seconds),
+        card_lookups_per_minute=settings.card_lookups_per_minute,
         idempotency_stale=timedelta(seconds=settings.idempotency_stale_seconds),
         idempotency_retention=timedelta(hours=settings.idempotency_retention_hours),
         scan_record_retention=timedelta(hours=settings.scan_record_retention_hours),

@@ -45,6 +45,8 @@ def _bounded(default: float, minimum: float, maximum: float | None = None) -> An
 class Settings:
     """Every setting of the gateway, converted and checked (see `from_mapping`)."""
 
+    # "production" refuses development-only adapters (NOTIFIER=console) at start-up.
+    env: str = "development"
     # Storage. Empty means SQLite in the instance folder.
     database_url: str = ""
     # Public base URL used in pass.json webServiceURL, download links and callbacks.
@@ -97,6 +99,10 @@ class Settings:
     enrollment_ttl_seconds: int = 900
     enrollment_max_attempts: int = _bounded(5, minimum=1)
     terms_version: str = "2026-01"
+    # How long an Apple pass download link works (it also stops once the pass is installed).
+    pass_link_ttl_seconds: int = _bounded(86400, minimum=0)
+    # How long delivered outbox events are kept before the housekeeping chore deletes them.
+    outbox_retention_hours: int = _bounded(168, minimum=0)
     # One-time codes: accepted TOTP drift, and the age at which an unused Apple code is replaced.
     totp_backward_steps: int = _bounded(1, minimum=0)
     totp_forward_steps: int = _bounded(1, minimum=0)
@@ -110,6 +116,8 @@ class Settings:
     scan_failure_window_seconds: int = _bounded(900, minimum=0)
     card_lock_seconds: int = _bounded(900, minimum=0)
     terminal_lock_seconds: int = _bounded(900, minimum=0)
+    # POS: bare card-number lookups (GET /cards/<number>) one terminal may make per minute.
+    card_lookups_per_minute: int = _bounded(30, minimum=1)
     # POS: idempotency records (in progress for longer than "stale" may be taken over) and how
     # long used codes and failed scans are kept.
     idempotency_stale_seconds: int = _bounded(60, minimum=0)

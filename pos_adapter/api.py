@@ -126,5 +126,6 @@ def create_refund() -> Response:
 
 @bp.get("/cards/<number>")
 def get_card(number: str) -> Response:
-    """Card status, tier and balance."""
-    return _response(card_status.read_card(runtime(), current_terminal(), number))
+    """Card status, tier and balance (`?checkout=<token>` where the program requires one)."""
+    checkout = request.args.get("checkout")
+    return _response(card_status.read_card(runtime(), current_terminal(), number, checkout))

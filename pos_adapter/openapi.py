@@ -38,6 +38,8 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("unauthorized", 401, "Missing, unknown or revoked terminal key."),
     ErrorCode("checkout_expired", 401, "The checkout token is unknown, expired or belongs to "
               "another terminal; scan the card again."),
+    ErrorCode("checkout_required", 403, "The program shows a card only with an open checkout "
+              "of this terminal for it: scan the card and pass `?checkout=<token>`."),
     ErrorCode("unknown_card", 404, "No card with this number in the terminal's program."),
     ErrorCode("not_found", 404, "Unknown redemption, order or resource."),
     ErrorCode("code_already_used", 409, "This one-time code was already accepted once; ask the "
@@ -96,11 +98,15 @@ def _int(description: str, **extra: Any) -> Json:
 _MONEY = {
     "type": ["number", "string"],
     "pattern": r"^[0-9]+(\.[0-9]{1,2})?$",
+    "multipleOf": 0.01,
     "minimum": 0,
     "maximum": 10_000_000,
 }
+# What the server enforces on every free-text field: non-empty, no control characters.
+PRINTABLE = r"^[^\u0000-\u001f\u007f]*[^\u0000-\u0020\u007f][^\u0000-\u001f\u007f]*$"
 
-EXAMPLE_CARD = "7000000000000019"
+# A card number with a valid Luhn check digit (passes.codes), so the examples parse.
+EXAMPLE_CARD = "7000000000000013"
 # The shape of a real checkout token (gateway.pos.checkout: "co_" + unpadded urlsafe base64 of
 # the 41-byte claim and a 16-byte tag, 79 characters), issued here under a throwaway key.
 EXAMPLE_CHECKOUT = "co_AQAAAAAAAAAHAAAAAAAABBIAAAAAAAAEEgAAAAADhVsCAAAAAGlou8yQ0MbyZjKl-reTwlbFjwe2"
@@ -179,8 +185,8 @@ def _schemas() -> Json:
         "Order": {
             **_obj(
                 {
-                    "id": _str("The till's order id; unique per store.", minLength=1,
-                               maxLength=100),
+                    "id": _str("The till's order id; unique per store; printable.",
+                               minLength=1, maxLength=100, pattern=PRINTABLE),
                     "total": {**_MONEY, "description": "Order total: a number or decimal "
                                                        "string, at most 2 decimals."},
                     "currency": _str("ISO 4217 currency code.", pattern="^[A-Z]{3}$"),
@@ -197,12 +203,17 @@ def _schemas() -> Json:
         "RefundOrder": _obj(
             {
                 "id": _str("The order id given at accrual/redemption.", minLength=1,
-                           maxLength=100),
+                           maxLength=100, pattern=PRINTABLE),
                 "refund_total": {**_MONEY, "exclusiveMinimum": 0,
                                  "description": "Amount refunded on this order (> 0)."},
                 "refund_id": _str("Tells two partial refunds of the same amount apart; "
                                   "without it they count as one retried refund.",
-                                  minLength=1, maxLength=100),
+                                  minLength=1, maxLength=100, pattern=PRINTABLE),
+                "total": {**_MONEY, "exclusiveMinimum": 0,
+                          "description": "The order's full total. Required (422 "
+                                         "`validation_error`, field order.total) when the "
+                                         "gateway knows no total for the order, i.e. it was "
+                                         "only redeemed on without one; else it must match."},
             },
             ["id", "refund_total"],
         ),
@@ -224,8 +235,10 @@ def _schemas() -> Json:
         "RedemptionRequest": {
             **_obj(
                 {
-                    "checkout": _str("Checkout token from identify."),
-                    "reward_id": _str("Redeem this reward (exclusive with points)."),
+                    "checkout": _str("Checkout token from identify (non-empty).",
+                                     minLength=1, maxLength=200, pattern=PRINTABLE),
+                    "reward_id": _str("Redeem this reward (exclusive with points).",
+                                      minLength=1, maxLength=64, pattern=PRINTABLE),
                     "points": _int("Redeem this many points (exclusive with reward_id).",
                                    minimum=1),
                     "order": _ref("Order"),
@@ -263,7 +276,8 @@ def _schemas() -> Json:
         "AccrualRequest": {
             **_obj(
                 {
-                    "checkout": _str("Checkout token from identify."),
+                    "checkout": _str("Checkout token from identify (non-empty).",
+                                     minLength=1, maxLength=200, pattern=PRINTABLE),
                     "card_number": _str("Bare card number (if the program allows it).",
                                         pattern="^[0-9]{16}$"),
                     "order": _ref("AccrualOrder"),
@@ -554,13 +568,26 @@ def _paths() -> Json:
                 "operationId": "getCard",
                 "tags": ["Cards"],
                 "summary": "Card status and balance (no code needed)",
-                "description": "No personal data beyond display name and tier.",
+                "description": (
+                    "No personal data beyond display name and tier. Every lookup is audited; "
+                    "a terminal gets CARD_LOOKUPS_PER_MINUTE (default 30) lookups a minute "
+                    "(then 429 `rate_limited` with Retry-After), and an unknown number counts "
+                    "toward the terminal's failed-scan lock like a rejected scan."
+                ),
                 "parameters": [{
                     "name": "number",
                     "in": "path",
                     "required": True,
                     "schema": {"type": "string", "pattern": "^[0-9]{16}$"},
                     "description": "The public card number.",
+                }, {
+                    "name": "checkout",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "An open checkout of this terminal for the card; required "
+                                   "when the program's policy says so (else 403 "
+                                   "`checkout_required`).",
                 }],
                 "responses": {
                     **_ok(200, "Card status and balance.", "CardResponse",
@@ -568,7 +595,7 @@ def _paths() -> Json:
                                     "locked_until": None},
                            "member": {"display_name": "Ana L.", "tier": "Gold"},
                            "balance": EXAMPLE_BALANCE}),
-                    **_error_responses("malformed_scan", "unknown_card"),
+                    **_error_responses("malformed_scan", "checkout_required", "unknown_card"),
                 },
             }
         },

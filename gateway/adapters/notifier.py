@@ -32,7 +32,11 @@ def _text(code: str, program_name: str) -> str:
 
 
 class ConsoleNotifier:
-    """Development only: writes the message to stderr so a newcomer can finish enrolling."""
+    """Development only: writes the message to stderr so a newcomer can finish enrolling.
+
+    It puts codes in the log, so start-up refuses it when GATEWAY_ENV is "production"
+    (`registry.build_notifier`).
+    """
 
     def send_code(self, kind: str, contact: str, code: str, program_name: str) -> None:
         """Print the message a real notifier would send."""

@@ -34,6 +34,11 @@ def build_notifier(settings: Settings) -> NotifierPort:
     """GATEWAY_NOTIFIER=console (default, development) or smtp."""
     kind = settings.notifier
     if kind == "console":
+        if settings.env == "production":
+            raise ConfigurationError(
+                "GATEWAY_NOTIFIER=console writes verification codes to the log and is for "
+                "development only; with GATEWAY_ENV=production set GATEWAY_NOTIFIER=smtp"
+            )
         return ConsoleNotifier()
     if kind == "smtp":
         return SmtpNotifier(

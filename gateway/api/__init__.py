@@ -9,6 +9,7 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """Attach every blueprint and the JSON error handler."""
+    from gateway.api import body_limits, security_headers, url_guard
     from gateway.api.apple_web_service import bp as apple_bp
     from gateway.api.consents import bp as consents_bp
     from gateway.api.enrollment import bp as enrollment_bp
@@ -22,6 +23,9 @@ def register_blueprints(app: Flask) -> None:
 
     app.session_interface = StatelessSessions()
     register_error_handlers(app)
+    url_guard.install(app)
+    security_headers.install(app)
+    body_limits.install(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(enrollment_bp)
     app.register_blueprint(passes_bp)

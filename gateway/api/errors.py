@@ -23,6 +23,10 @@ _HTTP_CODES = {
     429: "rate_limited",
 }
 
+_MESSAGES = {
+    413: "the request body is too large",
+}
+
 
 def _answer(code: str, message: str, status: int) -> tuple[Response, int]:
     return jsonify({"error": {"code": code, "message": message}}), status
@@ -40,7 +44,13 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> tuple[Response, int]:
         status = error.code or 500
-        return _answer(_HTTP_CODES.get(status, "http_error"), error.description or "", status)
+        message = _MESSAGES.get(status) or error.description or ""
+        response, status = _answer(_HTTP_CODES.get(status, "http_error"), message, status)
+        # Keep what Werkzeug says beyond the body: `Allow` on a 405, `Retry-After`, ...
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status
 
     # The database went away, refused a connection, or gave up on a lock: nothing was
     # committed, so the caller may retry (with the same Idempotency-Key).

@@ -9,6 +9,7 @@ from flask.cli import FlaskGroup
 
 def register_commands(app: Flask) -> None:
     """Attach every command group to the app's CLI."""
+    import gateway.cli.cards  # noqa: F401  (adds revoke/replace to the cards group)
     from gateway.cli.codes import codes_group
     from gateway.cli.keys import keys_group
     from gateway.cli.members import members_group

@@ -11,6 +11,11 @@ from gateway.domain.errors import GatewayError, validation_error
 
 MAX_ORDER_TOTAL = Decimal(10_000_000)
 MAX_POINTS = 10_000_000
+# One accrual may earn at most this; a balance may not pass MAX_BALANCE (the largest integer a
+# JavaScript till reads exactly). The gap up to the BIGINT columns' 2^63 - 1 is far more than
+# any number of concurrent accruals can add, so no balance can overflow its column.
+MAX_ACCRUAL_POINTS = 10**12
+MAX_BALANCE = 2**53 - 1
 MAX_ORDER_ID_LENGTH = 100
 MAX_TOKEN_LENGTH = 200
 _CURRENCY = re.compile(r"[A-Z]{3}")
@@ -52,6 +57,8 @@ class RefundRequest:
     order_id: str
     refund_total: Decimal
     refund_key: str
+    # The order's full total, for an order the gateway knows no total of (redemptions only).
+    order_total: Decimal | None = None
 
 
 def scan_text(body: dict[str, Any]) -> str:
@@ -107,6 +114,18 @@ def order(value: Any, *, require_total: bool) -> Order:
     return Order(order_id, None, None)
 
 
+def check_accrual_fits(points: int, balance: int) -> None:
+    """422 `validation_error` (order.total) when an accrual would earn absurdly many points."""
+    if points > MAX_ACCRUAL_POINTS:
+        raise validation_error(
+            "order.total", f"earns more than {MAX_ACCRUAL_POINTS} points, more than any order may"
+        )
+    if balance + points > MAX_BALANCE:
+        raise validation_error(
+            "order.total", "would take the balance past the largest balance a card can hold"
+        )
+
+
 def _points(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise validation_error("points", "must be a whole number")
@@ -153,7 +172,8 @@ def accrual_request(body: dict[str, Any]) -> AccrualRequest:
 
 
 def refund_request(body: dict[str, Any]) -> RefundRequest:
-    """Parse `POST /refunds`: `order.id`, `order.refund_total`, optional `order.refund_id`.
+    """Parse `POST /refunds`: `order.id`, `order.refund_total`, optional `order.refund_id` and
+    `order.total` (needed when the order was only redeemed on, without a total).
 
     Without a refund id, two refunds of the same order and amount are taken as one retried refund.
     """
@@ -164,7 +184,9 @@ def refund_request(body: dict[str, Any]) -> RefundRequest:
     total = money(raw.get("refund_total"), "order.refund_total")
     if total <= 0:
         raise validation_error("order.refund_total", "must be more than zero")
+    order_total = money(raw["total"], "order.total") if raw.get("total") is not None else None
     refund_id = raw.get("refund_id")
     if refund_id is None:
-        return RefundRequest(order_id, total, f"total:{total}")
-    return RefundRequest(order_id, total, f"id:{_text(refund_id, 'order.refund_id', 100)}")
+        return RefundRequest(order_id, total, f"total:{total}", order_total)
+    key = f"id:{_text(refund_id, 'order.refund_id', 100)}"
+    return RefundRequest(order_id, total, key, order_total)

@@ -3,6 +3,7 @@
 from gateway.models.apple_device import AppleDevice, AppleRegistration
 from gateway.models.base import Base
 from gateway.models.card import Card, WalletPass
+from gateway.models.card_lookup import CardLookup
 from gateway.models.crm_builtin import CrmCardEvent, CrmMember
 from gateway.models.enrollment import Enrollment
 from gateway.models.google_callback import GoogleCallbackNonce
@@ -29,6 +30,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Card",
+    "CardLookup",
     "Consent",
     "CrmCardEvent",
     "CrmMember",

@@ -19,6 +19,8 @@ NAMING = {
 
 # BIGINT on PostgreSQL, but INTEGER on SQLite so it stays an autoincrementing rowid.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# Points and balances: BIGINT on PostgreSQL (migration 0008); SQLite's INTEGER is 64-bit already.
+Points = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> datetime:

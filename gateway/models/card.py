@@ -49,8 +49,10 @@ class WalletPass(Base):
     code_issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Apple: web-service token, encrypted (it must be written into every regenerated pass).
     auth_token: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
-    # SHA-256 of the download token in the pkpass URL.
+    # SHA-256 of the download token in the pkpass URL, and when that link stops working (it is
+    # also cleared once the pass is installed or replaced).
     download_token_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    download_token_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     # Apple: bumps on every change; the web service reports it as lastUpdated.
     update_tag: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

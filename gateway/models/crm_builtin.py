@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.models.base import Base, BigId, utcnow
+from gateway.models.base import Base, BigId, Points, utcnow
 
 
 class CrmMember(Base):
@@ -27,7 +27,7 @@ class CrmMember(Base):
     phone: Mapped[str | None] = mapped_column(String(20), default=None)
     name: Mapped[str] = mapped_column(String(120), default="")
     card_number: Mapped[str | None] = mapped_column(String(64), default=None)
-    balance: Mapped[int] = mapped_column(default=0)
+    balance: Mapped[int] = mapped_column(Points, default=0)
     tier: Mapped[str] = mapped_column(String(40), default="")
     discount_percent: Mapped[int] = mapped_column(default=0)
     consents: Mapped[dict[str, Any]] = mapped_column(default=dict)

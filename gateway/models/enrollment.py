@@ -25,7 +25,10 @@ class Enrollment(Base):
     consents: Mapped[dict[str, Any]] = mapped_column(default=dict)
     channel: Mapped[str] = mapped_column(String(20), default="api")
     code_hash: Mapped[str] = mapped_column(String(64))
+    # Wrong codes over the enrollment's whole life (a resent code does not reset them).
     attempts: Mapped[int] = mapped_column(default=0)
+    # Codes sent for this enrollment (the first and every resend).
+    sends: Mapped[int] = mapped_column(default=1)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|verified|dead
     expires_at: Mapped[datetime]
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), default=None)

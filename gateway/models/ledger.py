@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.models.base import Base, BigId, utcnow
+from gateway.models.base import Base, BigId, Points, utcnow
 
 
 class LedgerEntry(Base):
@@ -31,11 +31,11 @@ class LedgerEntry(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     # accrual | redemption | hold | release | reversal | expiry | adjustment | import
     kind: Mapped[str] = mapped_column(String(20))
-    points: Mapped[int]
+    points: Mapped[int] = mapped_column(Points)
     # Change of the account's held points (hold +n, capture/release -n); sums to accounts.held.
-    held_change: Mapped[int] = mapped_column(default=0, server_default="0")
+    held_change: Mapped[int] = mapped_column(Points, default=0, server_default="0")
     # For positive rows: points of this bucket not yet spent (FIFO) and when they expire.
-    remaining: Mapped[int] = mapped_column(default=0)
+    remaining: Mapped[int] = mapped_column(Points, default=0)
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     actor: Mapped[str] = mapped_column(String(80), default="system")
     store_id: Mapped[int | None] = mapped_column(default=None)

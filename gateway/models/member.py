@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gateway.domain.names import cashier_display_name
-from gateway.models.base import Base, BigId, utcnow
+from gateway.models.base import Base, BigId, Points, utcnow
 
 
 class Member(Base):
@@ -30,6 +30,10 @@ class Member(Base):
     locale: Mapped[str] = mapped_column(String(20), default="en")
     tier: Mapped[str] = mapped_column(String(40), default="")
     discount_percent: Mapped[int] = mapped_column(default=0)
+    # SHA-256 of the random token of the member's consent link; a new link replaces the old.
+    # Not a unique index: on PostgreSQL, updating a unique column locks the row against the
+    # key-share locks of concurrent consent inserts (a deadlock with a racing re-enrollment).
+    consent_token_hash: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     account: Mapped[Account] = relationship(back_populates="member", uselist=False)
@@ -69,8 +73,8 @@ class Account(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), unique=True)
-    balance: Mapped[int] = mapped_column(default=0)
-    held: Mapped[int] = mapped_column(default=0)
-    lifetime_points: Mapped[int] = mapped_column(default=0)
+    balance: Mapped[int] = mapped_column(Points, default=0)
+    held: Mapped[int] = mapped_column(Points, default=0)
+    lifetime_points: Mapped[int] = mapped_column(Points, default=0)
 
     member: Mapped[Member] = relationship(back_populates="account")

@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.models.base import Base, BigId, utcnow
+from gateway.models.base import Base, BigId, Points, utcnow
 
 Money = Numeric(12, 2)
 
@@ -89,14 +89,14 @@ class Redemption(Base):
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
     reward_id: Mapped[int | None] = mapped_column(ForeignKey("rewards.id"), default=None)
-    points: Mapped[int]
+    points: Mapped[int] = mapped_column(Points)
     status: Mapped[str] = mapped_column(String(12))  # held | captured | voided | released
     discount_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2), default=None)
     order_id: Mapped[str | None] = mapped_column(String(100), default=None)
     order_total: Mapped[Decimal | None] = mapped_column(Money, default=None)
     currency: Mapped[str | None] = mapped_column(String(3), default=None)
     # Points given back by refunds of the order (never more than `points`).
-    returned_points: Mapped[int] = mapped_column(default=0)
+    returned_points: Mapped[int] = mapped_column(Points, default=0)
     hold_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     settled_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -117,9 +117,9 @@ class Accrual(Base):
     order_id: Mapped[str] = mapped_column(String(100))
     order_total: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3))
-    points: Mapped[int]
+    points: Mapped[int] = mapped_column(Points)
     # Points taken back by refunds so far (the proportional target, before any shortfall).
-    reversed_points: Mapped[int] = mapped_column(default=0)
+    reversed_points: Mapped[int] = mapped_column(Points, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -137,10 +137,10 @@ class Refund(Base):
     order_id: Mapped[str] = mapped_column(String(100))
     refund_key: Mapped[str] = mapped_column(String(120))
     refund_total: Mapped[Decimal] = mapped_column(Money)
-    points_reversed: Mapped[int] = mapped_column(default=0)
+    points_reversed: Mapped[int] = mapped_column(Points, default=0)
     # Accrued points that could not be taken back because they were already spent.
-    points_unrecovered: Mapped[int] = mapped_column(default=0)
-    points_returned: Mapped[int] = mapped_column(default=0)
+    points_unrecovered: Mapped[int] = mapped_column(Points, default=0)
+    points_returned: Mapped[int] = mapped_column(Points, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, LargeBinary, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gateway.models.base import Base, BigId
+from gateway.models.base import Base, BigId, Points
 
 
 class Program(Base):
@@ -37,9 +37,11 @@ class Program(Base):
     accrual_by_card_number: Mapped[bool] = mapped_column(default=True)
     refund_returns_redeemed_points: Mapped[bool] = mapped_column(default=True)
     redemptions_enabled: Mapped[bool] = mapped_column(default=True)
-    campaign_budget_points: Mapped[int | None] = mapped_column(default=None)
-    campaign_spent_points: Mapped[int] = mapped_column(default=0)
+    campaign_budget_points: Mapped[int | None] = mapped_column(Points, default=None)
+    campaign_spent_points: Mapped[int] = mapped_column(Points, default=0)
     daily_redemption_limit: Mapped[int | None] = mapped_column(default=None)
+    # GET /pos/v1/cards/<number> needs an open checkout of the till for that card.
+    card_lookup_requires_checkout: Mapped[bool] = mapped_column(default=False)
 
     tiers: Mapped[list[Tier]] = relationship(
         back_populates="program", order_by="Tier.threshold", cascade="all, delete-orphan"
@@ -64,7 +66,7 @@ class Tier(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(40))
-    threshold: Mapped[int] = mapped_column(default=0)
+    threshold: Mapped[int] = mapped_column(Points, default=0)
     earn_multiplier: Mapped[Decimal] = mapped_column(Numeric(6, 3), default=Decimal(1))
     discount_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal(0))
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from gateway.domain.errors import validation_error
 from gateway.domain.points import accrual_points, upgraded_tier
-from gateway.domain.pos_requests import AccrualRequest
+from gateway.domain.pos_requests import AccrualRequest, check_accrual_fits
 from gateway.models.base import utcnow
 from gateway.models.member import Member
 from gateway.models.pos import Accrual
@@ -46,6 +46,7 @@ def accrue(
         raise errors.card_revoked()
     assert order.total is not None and order.currency is not None
     points = accrual_points(order.total, holder.points_per_unit, holder.earn_multiplier)
+    check_accrual_fits(points, holder.balance)
     public_id = "acr_" + secrets.token_hex(10)
     try:
         with session.begin_nested():

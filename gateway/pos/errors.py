@@ -53,6 +53,25 @@ def terminal_rate_limited(until: datetime, now: datetime) -> GatewayError:
     )
 
 
+def lookups_rate_limited(retry_after_seconds: int) -> GatewayError:
+    """429: too many card lookups from this till in the last minute."""
+    return GatewayError(
+        "rate_limited",
+        "too many card lookups from this till; wait before looking up another card",
+        429,
+        headers={"Retry-After": str(max(retry_after_seconds, 1))},
+    )
+
+
+def checkout_required() -> GatewayError:
+    """403: the program allows a card lookup only with an open checkout of that card."""
+    return GatewayError(
+        "checkout_required",
+        "this program shows a card only to a till with an open checkout: scan the card",
+        403,
+    )
+
+
 def code_rejected() -> GatewayError:
     """422: the one-time code does not match."""
     return GatewayError("code_rejected", "the code on the card is not valid", 422)

@@ -67,7 +67,7 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     """SHA-256 of the request; JSON bodies are canonicalised so key order does not matter."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep: the handler says so
         canonical = body
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
 

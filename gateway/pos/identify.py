@@ -6,7 +6,9 @@ and the program's rewards and tiers, read fresh so kill switches act at once); t
 code is verified in Python, one write that records the code as used (the unique key decides
 races) and, for Apple, advances the counter and writes the outbox event, all or nothing. The
 checkout is a signed token, so opening it writes nothing. A rejected scan is counted in a unit
-of work of its own, after this call's transaction has ended.
+of work of its own, after this call's transaction has ended, under row locks so that the card
+and till limits hold under concurrency; a code of the wrong length for the program is
+malformed_scan and not counted.
 """
 
 from __future__ import annotations
@@ -78,12 +80,12 @@ def identify(
             session.commit()
             return StoredAnswer(answer.status, encode(answer))
     except _ScanRejected as rejected:
+        # Only a failure counted under the limits is answered as such (see scan_lockout).
+        refusal = record_failure(rt, rejected.terminal, rejected.holder, now)
+        if refusal is not None:
+            raise refusal from None
         if rejected.holder is None:
-            record_failure(rt, rejected.terminal, None, now)
             raise errors.unknown_card() from None
-        locked_until = record_failure(rt, rejected.terminal, rejected.holder, now)
-        if locked_until is not None:
-            raise errors.card_locked(locked_until, now) from None
         raise errors.code_rejected() from None
 
 
@@ -105,6 +107,9 @@ def _identify(
         holder = read.holder
         if holder is None or not read.codes:
             raise _ScanRejected(terminal, None)
+        if len(scan.code) != holder.totp_digits:
+            # Not a guess at this card's code: no failure counted (the digits come with the read).
+            raise errors.malformed_scan(f"the code must have {holder.totp_digits} digits")
         if holder.card_status == "revoked":
             raise errors.card_revoked()
         if holder.locked_until is not None and holder.locked_until > now:
@@ -130,8 +135,6 @@ def _match(
 ) -> CodeMatch | None:
     """Apple: the code of the current counter (fresh) or of the one just used (replay);
     Google: a TOTP step inside the window (replays are caught by the unique key)."""
-    if len(code) != holder.totp_digits:
-        return None
     for candidate in codes:
         secret = rt.secret_box.open(candidate.sealed_secret, code_secret_purpose(candidate.serial))
         if candidate.wallet == "apple":

@@ -57,7 +57,9 @@ def refund(session: Session, terminal: TerminalContext, request: RefundRequest) 
             )
         )
     )
-    order_total = _order_total(accrual, redemptions)
+    order_total = _order_total(
+        accrual, redemptions, request, holder.refund_returns_redeemed_points
+    )
     refunded_before = session.scalar(
         select(func.coalesce(func.sum(Refund.refund_total), 0)).where(
             Refund.store_id == terminal.store_id, Refund.order_id == request.order_id
@@ -121,11 +123,36 @@ def _order_account(session: Session, terminal: TerminalContext, order_id: str) -
     return int(account_id)
 
 
-def _order_total(accrual: Accrual | None, redemptions: list[Redemption]) -> Decimal | None:
+def _order_total(
+    accrual: Accrual | None,
+    redemptions: list[Redemption],
+    request: RefundRequest,
+    returns_redeemed: bool,
+) -> Decimal | None:
+    """The order's total as recorded, else as the refund states it.
+
+    Without any total a refund of 0.01 would count as the whole order, so a refund of an
+    order with points to give back must then name the total (422 otherwise).
+    """
     if accrual is not None:
-        return accrual.order_total
-    totals = [r.order_total for r in redemptions if r.order_total is not None]
-    return max(totals) if totals else None
+        known: Decimal | None = accrual.order_total
+    else:
+        totals = [r.order_total for r in redemptions if r.order_total is not None]
+        known = max(totals) if totals else None
+    if known is not None:
+        if request.order_total is not None and request.order_total != known:
+            raise validation_error("order.total", f"the order's total is {known}")
+        return known
+    if request.order_total is not None:
+        if request.order_total <= 0:
+            raise validation_error("order.total", "must be more than zero")
+        return request.order_total
+    if redemptions and returns_redeemed:
+        raise validation_error(
+            "order.total",
+            "the order's total is unknown: send order.total so the refund can be proportioned",
+        )
+    return None
 
 
 def _set(

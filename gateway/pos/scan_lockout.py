@@ -1,17 +1,25 @@
 """Failed scans counted per card and per terminal in a window; at the limit, a lock + audit row.
 
-Failures before the end of the previous lock do not count again, so a lock ends cleanly.
+A failure is recorded under row locks taken before counting (the terminal's row, then the
+card's: one order everywhere, so two recorders cannot deadlock), and only while neither is
+locked: under any concurrency a card records at most SCAN_FAILURE_LIMIT failures and a till at
+most TERMINAL_SCAN_FAILURE_LIMIT per lock, and every guess beyond answers card_locked or
+rate_limited instead of code_rejected. Failures before the end of the previous lock do not
+count again, so a lock ends cleanly.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from gateway.domain.errors import GatewayError
 from gateway.models.card import Card
 from gateway.models.pos import ScanFailure, Terminal
+from gateway.pos import errors
 from gateway.pos.cardholder import Cardholder
 from gateway.pos.checkout import iso
 from gateway.pos.settings import PosSettings
@@ -20,51 +28,96 @@ from gateway.runtime import Runtime
 from gateway.services.keep_live.outbox import audit
 
 
+@dataclass(frozen=True, slots=True)
+class LockedCard:
+    """The card a failure counts against, with its lock end as read under its row lock."""
+
+    card_id: int
+    number: str
+    locked_until: datetime | None
+
+
 def _window_start(now: datetime, settings: PosSettings, previous_lock: datetime | None) -> datetime:
     start = now - settings.failure_window
     return max(start, previous_lock) if previous_lock is not None else start
 
 
+def lock_terminal_row(session: Session, terminal_id: int) -> datetime | None:
+    """Lock the terminal's row for this transaction and read its lock end, fresh.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: rows inserted elsewhere that reference the terminal (a
+    used code, a redemption) take a key-share lock on it and must not wait for this one."""
+    return session.scalar(
+        select(Terminal.locked_until)
+        .where(Terminal.id == terminal_id)
+        .with_for_update(key_share=True)
+    )
+
+
+def _lock_card_row(session: Session, holder: Cardholder) -> LockedCard:
+    until = session.scalar(
+        select(Card.locked_until).where(Card.id == holder.card_id).with_for_update(key_share=True)
+    )
+    return LockedCard(holder.card_id, holder.card_number, until)
+
+
 def record_failure(
-    rt: Runtime, terminal: TerminalContext, holder: Cardholder | None, now: datetime
-) -> datetime | None:
-    """Count a failed scan in a transaction of its own (the request itself fails); lock at the
-    limit. Returns the card's new lock end when this failure locked the card."""
-    with rt.sessions() as session:
-        locked_until = _count(session, rt.pos_settings, terminal, holder, now)
-        session.commit()
-    return locked_until
-
-
-def _count(
-    session: Session,
-    settings: PosSettings,
+    rt: Runtime,
     terminal: TerminalContext,
     holder: Cardholder | None,
     now: datetime,
+) -> GatewayError | None:
+    """Count a failed scan in a transaction of its own (the request itself fails).
+
+    Returns the answer that replaces the scan's own one: rate_limited or card_locked when the
+    till or the card was locked before this failure could be counted (nothing is recorded), or
+    card_locked when this failure locked the card; None when the failure was counted."""
+    settings = rt.pos_settings
+    with rt.sessions() as session:
+        terminal_until = lock_terminal_row(session, terminal.terminal_id)
+        if terminal_until is not None and terminal_until > now:
+            session.rollback()
+            return errors.terminal_rate_limited(terminal_until, now)
+        card = _lock_card_row(session, holder) if holder is not None else None
+        if card is not None and card.locked_until is not None and card.locked_until > now:
+            session.rollback()
+            return errors.card_locked(card.locked_until, now)
+        reason = "code_rejected" if holder is not None else "unknown_card"
+        card_lock = count_failure(session, settings, terminal, terminal_until, card, reason, now)
+        session.commit()
+    return errors.card_locked(card_lock, now) if card_lock is not None else None
+
+
+def count_failure(
+    session: Session,
+    settings: PosSettings,
+    terminal: TerminalContext,
+    terminal_until: datetime | None,
+    card: LockedCard | None,
+    reason: str,
+    now: datetime,
 ) -> datetime | None:
-    card_id = holder.card_id if holder is not None else None
+    """Record one failure (the terminal's row, and the card's if any, locked by the caller) and
+    lock at the limits. Returns the card's new lock end when this failure locked the card."""
     session.execute(
         insert(ScanFailure).values(
-            card_id=card_id,
+            card_id=card.card_id if card is not None else None,
             terminal_id=terminal.terminal_id,
-            reason="code_rejected" if holder is not None else "unknown_card",
+            reason=reason,
             at=now,
         )
     )
     card_locked_until: datetime | None = None
-    if holder is not None:
-        since = _window_start(now, settings, holder.locked_until)
+    if card is not None:
+        since = _window_start(now, settings, card.locked_until)
         failures = session.scalar(
-            select(func.count()).where(
-                ScanFailure.card_id == holder.card_id, ScanFailure.at > since
-            )
+            select(func.count()).where(ScanFailure.card_id == card.card_id, ScanFailure.at > since)
         )
         if (failures or 0) >= settings.scan_failure_limit:
             card_locked_until = now + settings.card_lock
             session.execute(
                 update(Card)
-                .where(Card.id == holder.card_id)
+                .where(Card.id == card.card_id)
                 .values(locked_until=card_locked_until)
                 .execution_options(synchronize_session=False)
             )
@@ -72,11 +125,11 @@ def _count(
                 session,
                 terminal.actor,
                 "card.locked",
-                f"card:{holder.card_number}",
+                f"card:{card.number}",
                 failures=failures,
                 until=iso(card_locked_until),
             )
-    since = _window_start(now, settings, terminal.locked_until)
+    since = _window_start(now, settings, terminal_until)
     terminal_failures = session.scalar(
         select(func.count()).where(
             ScanFailure.terminal_id == terminal.terminal_id, ScanFailure.at > since

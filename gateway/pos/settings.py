@@ -19,6 +19,7 @@ class PosSettings:
     failure_window: timedelta
     card_lock: timedelta
     terminal_lock: timedelta
+    card_lookups_per_minute: int
     idempotency_stale: timedelta
     idempotency_retention: timedelta
     scan_record_retention: timedelta

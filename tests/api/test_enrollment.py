@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from gateway.models import Card, Consent, CrmCardEvent, CrmMember, LedgerEntry, Member, WalletPass
 from gateway.runtime import runtime
+from gateway.services.keep_live.outbox import deliver_pending
 from passes.codes import is_valid_card_number
 from tests.api.enrollment_helpers import enroll, start
 from tests.factories import demo_program
@@ -42,6 +43,7 @@ def test_existing_crm_member_gets_the_same_card_balance_tier_and_discount(
     mail_app, mail_client, smtp
 ):
     answer = enroll(mail_client, smtp, "ana@example.com")
+    deliver_pending(runtime(mail_app))  # the worker tells the CRM
 
     assert answer["digitized_existing"] is True
     member = answer["member"]
@@ -55,7 +57,13 @@ def test_existing_crm_member_gets_the_same_card_balance_tier_and_discount(
     assert [event.kind for event in linked] == ["card.linked"]
     assert linked[0].payload["card_number"] == crm.card_number
     assert {p["wallet"] for p in linked[0].payload["passes"]} == {"apple", "google"}
-    assert answer["apple"]["pkpass_url"] in {p["url"] for p in linked[0].payload["passes"]}
+    # Serials, ids and non-bearer references: never the download or save link.
+    references = {p["url"] for p in linked[0].payload["passes"]}
+    assert answer["apple"]["pkpass_url"] not in references
+    assert answer["google"]["save_url"] not in references
+    apple = next(p for p in linked[0].payload["passes"] if p["wallet"] == "apple")
+    type_id = runtime(mail_app).credentials.apple_signer.pass_type_id
+    assert apple["url"] == f"https://gateway.test/wallet/apple/v1/passes/{type_id}/{apple['serial']}"
 
 
 def test_unknown_contact_is_created_in_the_crm_with_consents(mail_app, mail_client, smtp):
@@ -211,10 +219,17 @@ def test_phone_enrollment_is_verified_by_sms(make_app):
     assert response.json["error"]["code"] == "notifier_unavailable"
 
 
-def test_too_many_enrollments_for_one_contact_are_rate_limited(mail_client):
+def test_too_many_enrollments_for_one_contact_are_rate_limited(make_app, smtp):
+    # Every enrollment dies at once (TTL -1), so each request opens a new one: the sixth within
+    # the hour is refused.
+    app = make_app(
+        NOTIFIER="smtp", SMTP_HOST=smtp.host, SMTP_PORT=smtp.port, ENROLLMENT_TTL_SECONDS=-1
+    )
+    demo_program(app)
+    client = app.test_client()
     for _ in range(5):
-        start(mail_client, email="ben@example.com")
-    response = mail_client.post(
+        start(client, email="ben@example.com")
+    response = client.post(
         "/api/v1/enrollments",
         json={"program": "demo", "email": "ben@example.com", "consents": {"terms": True}},
     )

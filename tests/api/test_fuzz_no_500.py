@@ -116,3 +116,47 @@ def test_fuzzing_left_the_ledger_consistent(app, till):
     ):
         _check(till.redeem(body.pop("checkout"), **body))
     assert_ledger_consistent(app)
+
+
+NUL = "\u0000"
+EDGE_BODIES = [
+    {"program": f"de{NUL}mo", "email": f"a{NUL}@example.com", "consents": {"terms": True}},
+    {"scan": f"7000000000000013{NUL}12345678", "checkout": NUL, "reward_id": NUL},
+    {"order": {"id": NUL, "total": "1.00", "currency": "EUR", "refund_total": "1"}},
+    {"order": {"id": "A-1", "total": "10000000.00", "currency": "EUR"}, "card_number": NUL},
+    {"points": 2**63, "order": {"id": "A-2", "total": 2**64, "currency": "EUR"}},
+    {f"key{NUL}": {"nested": [NUL]}},
+]
+EDGE_RAW = [b"[" * 8000 + b"]" * 8000, b'{"a":' * 5000 + b"1" + b"}" * 5000]
+EDGE_PATH_SEGMENTS = [f"rdm{NUL}x", "%00", "9" * 500]
+
+
+@pytest.mark.parametrize("path", POS_PATHS + PUBLIC_PATHS)
+def test_edge_shapes_never_answer_500(app, till, path):
+    headers = till.headers()
+    for body in EDGE_BODIES:
+        _check(till.client.post(path, json=body, headers=headers))
+    for raw in EDGE_RAW:
+        _check(
+            till.client.post(path, data=raw, content_type="application/json", headers=headers)
+        )
+    for segment in EDGE_PATH_SEGMENTS:
+        _check(till.client.post(path.replace("rdm_x", segment).replace("enr_x", segment),
+                                json={}, headers=headers))
+    assert_ledger_consistent(app)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/enroll/%00",
+        "/enroll/demo%00/qr.svg",
+        "/api/v1/programs/demo/images/%00",
+        "/pos/v1/cards/%00",
+        "/wallet/apple/v1/devices/d/registrations/p?passesUpdatedSince=" + "9" * 20,
+        "/wallet/apple/v1/devices/d/registrations/p?passesUpdatedSince=" + str(2**64),
+        "/wallet/apple/v1/passes/p/%00",
+    ],
+)
+def test_edge_urls_never_answer_500(app, till, url):
+    _check(till.client.get(url, headers=till.headers(None)))

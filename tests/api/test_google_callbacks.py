@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from gateway.models import CrmCardEvent, OutboxEvent, WalletPass
 from gateway.runtime import runtime
+from gateway.services.issue.card_credentials import issue_download_link
 from gateway.services.keep_live.outbox import deliver_pending
 from tests.factories import demo_program, enroll_member
 from tests.fakes.google_callback_signer import FakeGoogleCallbacks
@@ -105,3 +106,38 @@ def test_without_root_keys_callbacks_are_refused(client):
     response = client.post(URL, json={"protocolVersion": "ECv2SigningOnly"})
     assert response.status_code == 503
     assert response.json["error"]["code"] == "callbacks_not_configured"
+
+
+def test_a_callback_signed_for_another_issuer_is_rejected(setup, google):
+    # Google signs for any issuer: one signed for issuer 999 naming our object must not count.
+    app, ids = setup
+    for other in (
+        {"issuer_id": "999", "class_id": "999.loyalty", "object_id": ids["object_id"]},
+        {**ids, "class_id": f"{ids['issuer_id']}.other_class"},
+    ):
+        response = app.test_client().post(URL, json=google.body(**other))
+        assert response.status_code == 400, response.json
+        assert response.json["error"]["code"] == "callback_rejected"
+    assert _state(app) != "saved"
+    with runtime(app).sessions() as session:
+        assert not session.scalars(
+            select(OutboxEvent).where(OutboxEvent.kind == "card.saved")
+        ).all()
+
+
+def test_a_google_save_ends_the_cards_download_link(setup, google):
+    app, ids = setup
+    rt = runtime(app)
+    with rt.sessions() as session:
+        apple = session.scalars(select(WalletPass).where(WalletPass.wallet == "apple")).one()
+        token = issue_download_link(rt, apple)
+        session.commit()
+    client = app.test_client()
+    link = f"/api/v1/passes/apple/{token}.pkpass"
+    assert client.get(link).status_code == 200
+
+    assert client.post(URL, json=google.body(**ids, event_type="save")).json == {
+        "result": "saved"
+    }
+
+    assert client.get(link).status_code == 404

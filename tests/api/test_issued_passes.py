@@ -163,6 +163,9 @@ def test_google_object_is_inserted_with_a_rotating_totp_barcode(
     with FakeGoogleWallet() as wallet:
         app = _google_app(make_app, smtp, wallet, tmp_path)
         answer = enroll(app.test_client(), smtp, "ben@example.com")
+        # The customer was not kept waiting on Google: the object is queued for the worker.
+        assert answer["google"]["object_status"] == "queued" and not wallet.objects
+        deliver_pending(runtime(app))
 
         assert len(wallet.classes) == 1
         (obj,) = wallet.objects.values()
@@ -211,6 +214,7 @@ def test_balance_changes_reach_the_inserted_google_object(
     with FakeGoogleWallet() as wallet:
         app = _google_app(make_app, smtp, wallet, tmp_path)
         answer = enroll(app.test_client(), smtp, "ben@example.com")
+        deliver_pending(runtime(app))
         (object_id,) = wallet.objects
         with runtime(app).sessions() as session:
             create_store(session, "MAIN", "Main", "demo")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from gateway.models import WalletPass
 from gateway.runtime import runtime
+from gateway.services.keep_live.outbox import deliver_pending
 from tests.api.enrollment_helpers import start
 from tests.factories import demo_program
 from tests.fakes.crm_server import FakeCrm
@@ -44,6 +45,7 @@ def test_enrollment_and_download_log_no_secret(make_app, smtp, caplog):
         assert answer.status_code == 200
         token = re.search(r"/apple/([^/]+)\.pkpass$", answer.json["apple"]["pkpass_url"]).group(1)
         assert client.get(f"/api/v1/passes/apple/{token}.pkpass").status_code == 200
+        deliver_pending(runtime(app))  # the worker's webhook delivery fails (wrong secret)
 
     box = runtime(app).secret_box
     with runtime(app).sessions() as session:

@@ -3,10 +3,11 @@
 import time
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from gateway.models.card import Card
 from gateway.models.outbox import AuditEvent, OutboxEvent
+from gateway.models.pos import ScanFailure
 from gateway.models.program import Program, Reward
 from gateway.pos.terminals import create_store, create_terminal
 from gateway.runtime import runtime
@@ -217,10 +218,19 @@ def test_missing_scan_and_non_object_bodies(app, till):
     assert response.json["error"]["code"] == "invalid_json"
 
 
-def test_code_length_must_match_the_program(app, till):
+def test_code_of_the_wrong_length_is_malformed_and_not_counted(make_app):
+    app = make_app(SCAN_FAILURE_LIMIT=2, TERMINAL_SCAN_FAILURE_LIMIT=2)
+    till = new_till(app)
     member = enroll_member(app)
-    response = till.identify(format_scan(member.card_number, "123456"))
-    assert response.json["error"]["code"] == "code_rejected"
+    for code in ("123456", "1234567", "123456789", "1234567890"):
+        response = till.identify(format_scan(member.card_number, code))
+        assert response.status_code == 400, code
+        assert response.json["error"]["code"] == "malformed_scan"
+        assert "8 digits" in response.json["error"]["message"]
+    with runtime(app).sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ScanFailure)) == 0
+    # neither the card nor the till is any closer to a lock: the right code still works
+    assert till.identify(member.google_scan()).status_code == 200
 
 
 def test_identify_accepts_an_optional_idempotency_key(app, till):

@@ -302,3 +302,56 @@ def test_gateway_answers_match_the_document(app: Flask) -> None:
                      "invalid_json", "unauthorized", "idempotency_key_missing",
                      "insufficient_points", "validation_error", "checkout_expired",
                      "not_found", "idempotency_key_reused", "redemption_voided"}
+
+
+def _example_values(node: Any) -> Iterator[Any]:
+    """Every example value of the document (request and response examples)."""
+    if isinstance(node, dict):
+        if "example" in node:
+            yield node["example"]
+        for example in (node.get("examples") or {}).values() if isinstance(
+            node.get("examples"), dict
+        ) else ():
+            if isinstance(example, dict) and "value" in example:
+                yield example["value"]
+        for value in node.values():
+            yield from _example_values(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _example_values(value)
+
+
+def test_every_example_scan_and_card_number_parses():
+    from passes.codes import parse_scan
+
+    document = openapi_document("https://gateway.example/")
+    scans = [v["scan"] for v in _example_values(document) if isinstance(v, dict) and "scan" in v]
+    assert scans
+    for scan in scans:
+        assert parse_scan(scan).card_number.isdigit()
+    numbers = re.findall(r"\b7\d{15}\b", str(document))
+    assert numbers
+    for number in numbers:
+        assert luhn_check_digit(number[:-1]) == number[-1], number
+
+
+def test_the_schema_states_the_rules_the_server_enforces():
+    schemas = openapi_document("https://gateway.example/")["components"]["schemas"]
+    money = schemas["Order"]["properties"]["total"]
+    assert money["multipleOf"] == 0.01 and "2 decimals" in money["description"]
+    assert re.fullmatch(money["pattern"], "12.50") and not re.fullmatch(money["pattern"], "1.005")
+    for name in ("RedemptionRequest", "AccrualRequest"):
+        checkout = schemas[name]["properties"]["checkout"]
+        assert checkout["minLength"] == 1
+        text = Draft202012Validator({"type": "string", "pattern": checkout["pattern"]})
+        assert text.is_valid("co_x")
+        assert not text.is_valid("co_\u0000x")
+        assert not text.is_valid("   ")
+
+
+def test_405_answers_name_the_allowed_methods(client):
+    response = client.get("/pos/v1/identify")
+    assert response.status_code == 405
+    assert response.json["error"]["code"] == "method_not_allowed"
+    assert "POST" in response.headers["Allow"]
+    assert client.delete("/api/v1/enrollments").headers["Allow"]

@@ -98,3 +98,30 @@ def test_bad_refund_bodies(app, till):
         response = till.refund(order)
         assert response.status_code == 422, (order, response.json)
         assert response.json["error"]["code"] == "validation_error"
+
+
+def test_refund_of_an_order_without_a_known_total_must_name_the_total(app, till):
+    # A redemption-only order without a total: 0.01 once gave back all 300 points.
+    member = enroll_member(app, balance=1000)
+    checkout = till.checkout(member.google_scan())
+    assert till.redeem(checkout, points=300, order={"id": "N-1"}).status_code == 201
+    refused = till.refund({"id": "N-1", "refund_total": "0.01"})
+    assert refused.status_code == 422
+    assert refused.json["error"]["code"] == "validation_error"
+    assert refused.json["error"]["field"] == "order.total"
+    assert account_state(app, member.account_id) == (700, 0)
+    small = till.refund({"id": "N-1", "refund_total": "0.01", "total": "20.00"})
+    assert small.status_code == 201 and small.json["refund"]["points_returned"] == 0
+    rest = till.refund({"id": "N-1", "refund_total": "19.99", "total": "20.00", "refund_id": "r"})
+    assert rest.status_code == 201 and rest.json["refund"]["points_returned"] == 300
+    assert account_state(app, member.account_id) == (1000, 0)
+    assert_ledger_consistent(app)
+
+
+def test_a_stated_total_must_match_the_known_one(app, till):
+    member = enroll_member(app, balance=1000)
+    checkout = till.checkout(member.google_scan())
+    order = {"id": "M-1", "total": "20.00", "currency": "EUR"}
+    assert till.redeem(checkout, points=300, order=order).status_code == 201
+    response = till.refund({"id": "M-1", "refund_total": "1.00", "total": "30.00"})
+    assert response.status_code == 422 and response.json["error"]["field"] == "order.total"

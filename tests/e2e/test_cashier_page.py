@@ -34,7 +34,7 @@ def test_cashier_scans_redeems_a_reward_and_accrues_an_order(make_app):
 
         page.fill("#scan", "garbage")
         page.press("#scan", "Enter")
-        page.wait_for_function("document.querySelector('#scan-message').textContent.length > 0")
+        page.wait_for_selector("#scan-message:not(:empty)")
         assert page.get_attribute("#scan-message", "class") == "message error"
 
         page.fill("#scan", member.apple_scan())
@@ -46,15 +46,13 @@ def test_cashier_scans_redeems_a_reward_and_accrues_an_order(make_app):
         assert page.text_content("#member-tier") == "Gold"
 
         page.click("li:has-text('Free coffee') button")
-        page.wait_for_function("document.querySelector('#balance-points').textContent === '1500'")
+        page.wait_for_selector("#balance-points:text-is('1500')")
         assert "Redeemed 500 points" in page.text_content("#action-message")
 
         page.fill("#order-id", "ORDER-1")
         page.fill("#order-total", "20.00")
         page.click("#accrual-form button")
-        page.wait_for_function(
-            "document.querySelector('#action-message').textContent.startsWith('Accrued')"
-        )
+        page.wait_for_selector("#action-message:text-matches('^Accrued')")
         shown = int(page.text_content("#balance-points"))
     with runtime(app).sessions() as session:
         balance = session.scalars(

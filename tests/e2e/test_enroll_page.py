@@ -41,7 +41,8 @@ def test_customer_enrolls_on_the_page_and_gets_both_wallet_links(make_app, smtp)
             "#code", "000000" if smtp.last_code_for("ana@example.com") != "000000" else "111111"
         )
         page.click("text=Confirm")
-        page.wait_for_function("document.querySelector('#code-error').textContent.length > 0")
+        # Selector waits, not wait_for_function: the page's CSP forbids string eval.
+        page.wait_for_selector("#code-error:not(:empty)")
         assert "not correct" in page.text_content("#code-error")
 
         page.fill("#code", smtp.last_code_for("ana@example.com"))

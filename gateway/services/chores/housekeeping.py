@@ -11,12 +11,13 @@ from gateway.pos.scan_records import purge_scan_records
 from gateway.pos.settings import pos_settings
 from gateway.runtime import Runtime
 from gateway.services.chores.code_rotation import rotate_stale_apple_codes
+from gateway.services.chores.outbox_purge import purge_delivered_events
 from gateway.services.chores.points_expiry import expire_points
 
 
 def run_housekeeping(rt: Runtime) -> dict[str, int]:
     """Expire points, release stale holds, rotate stale Apple codes, purge old idempotency keys
-    and old scan records."""
+    old scan records and delivered outbox events past OUTBOX_RETENTION_HOURS."""
     now = utcnow()
     with rt.sessions() as session:
         expired = expire_points(session, now)
@@ -26,6 +27,9 @@ def run_housekeeping(rt: Runtime) -> dict[str, int]:
         )
         purged = idempotency.purge(session, pos_settings(rt).idempotency_retention)
         scans = purge_scan_records(session, pos_settings(rt), now)
+        events = purge_delivered_events(
+            session, now, timedelta(hours=rt.settings.outbox_retention_hours)
+        )
     return {
         "points_expired": expired.points,
         "holds_released": released,
@@ -33,4 +37,5 @@ def run_housekeeping(rt: Runtime) -> dict[str, int]:
         "idempotency_purged": purged,
         "used_codes_purged": scans.used_codes,
         "scan_failures_purged": scans.scan_failures,
+        "outbox_events_purged": events,
     }

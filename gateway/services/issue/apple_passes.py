@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.domain.errors import GatewayError
+from gateway.models.base import utcnow
 from gateway.models.card import Card, WalletPass
 from gateway.models.member import Member
 from gateway.models.pos import UsedCode
@@ -103,7 +104,8 @@ def build_pass_file(session: Session, rt: Runtime, wallet_pass: WalletPass) -> P
 
 
 def pkpass_by_download_token(session: Session, rt: Runtime, token: str) -> PkpassFile:
-    """The pass behind a download link; 404 `not_found` for an unknown or replaced link."""
+    """The pass behind a download link: 404 `not_found` for an unknown, replaced or used link
+    (it ends when the pass is installed), 410 `link_expired` past PASS_LINK_TTL_SECONDS."""
     wallet_pass = session.scalar(
         select(WalletPass).where(
             WalletPass.download_token_hash == hash_token(token), WalletPass.wallet == "apple"
@@ -111,4 +113,9 @@ def pkpass_by_download_token(session: Session, rt: Runtime, token: str) -> Pkpas
     )
     if wallet_pass is None:
         raise GatewayError("not_found", "this pass link is unknown or was replaced", 404)
+    until = wallet_pass.download_token_expires_at
+    if until is None or until <= utcnow():
+        raise GatewayError(
+            "link_expired", "this pass link has expired; enroll again for a new one", 410
+        )
     return build_pass_file(session, rt, wallet_pass)

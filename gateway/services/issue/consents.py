@@ -1,14 +1,15 @@
 """Consents after enrollment: read them, withdraw marketing, tell the CRM.
 
-A member reaches their consents through a signed link handed out at enrollment (no account or
-password needed); the signature, keyed by the gateway's secret, is what authorizes the change.
+A member reaches their consents through a link handed out at enrollment (no account or password
+needed). Its token is random and kept only as a hash on the member; each enrollment hands out a
+new one, which revokes the previous link.
 """
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,26 +19,22 @@ from gateway.models.card import Card
 from gateway.models.member import Consent, Member
 from gateway.models.program import Program
 from gateway.runtime import Runtime
+from gateway.services.issue.issuance import hash_token
 from gateway.services.keep_live.outbox import add_event, audit
 
 WITHDRAWABLE = ("marketing",)
 
 
-def _serializer(rt: Runtime) -> URLSafeSerializer:
-    return URLSafeSerializer(rt.settings.secret_key, salt="consents")
-
-
-def consents_token(rt: Runtime, member_id: int) -> str:
-    """The token of a member's consent link."""
-    return str(_serializer(rt).dumps(member_id))
+def new_consents_token(member: Member) -> str:
+    """A fresh token for the member's consent link (caller commits); the previous link stops."""
+    token = secrets.token_urlsafe(32)
+    member.consent_token_hash = hash_token(token)
+    return token
 
 
 def _member(session: Session, rt: Runtime, token: str) -> Member:
-    try:
-        member_id = _serializer(rt).loads(token)
-    except BadSignature:
-        raise GatewayError("not_found", "this consent link is not valid", 404) from None
-    member = session.get(Member, int(member_id))
+    # An indexed lookup of a SHA-256 of a 256-bit random token: nothing to learn from timing.
+    member = session.scalar(select(Member).where(Member.consent_token_hash == hash_token(token)))
     if member is None:
         raise GatewayError("not_found", "this consent link is not valid", 404)
     return member

@@ -24,12 +24,16 @@ from gateway.models.base import utcnow
 from gateway.models.enrollment import Enrollment
 from gateway.models.program import Program
 from gateway.runtime import Runtime
-from gateway.services.issue.consents import consents_token
-from gateway.services.issue.issuance import ContactFacts, ensure_member
-from gateway.services.issue.pass_links import card_links
-from gateway.services.keep_live.outbox import add_event, audit, deliver_pending
+from gateway.services.issue.card_credentials import rotate_credentials
+from gateway.services.issue.consents import new_consents_token
+from gateway.services.issue.issuance import ContactFacts, card_of, ensure_member
+from gateway.services.issue.pass_links import announce_links, card_links
+from gateway.services.keep_live.outbox import audit
 
+# New enrollments per contact per hour (a pending one is resent instead, see `_resend`).
 MAX_PENDING_PER_CONTACT_PER_HOUR = 5
+# Codes sent for one enrollment; past this a request answers its id without sending.
+MAX_SENDS_PER_ENROLLMENT = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +54,8 @@ def program_by_slug(session: Session, slug: object) -> Program:
     return program
 
 
-def _code_hash(secret_key: str, enrollment_id: str, code: str) -> str:
+def code_hash(secret_key: str, enrollment_id: str, code: str) -> str:
+    """HMAC-SHA256 of the code, bound to its enrollment (only this is stored)."""
     message = f"{enrollment_id}:{code}".encode()
     return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
 
@@ -74,15 +79,73 @@ def _parse_consents(body: dict[str, Any]) -> dict[str, bool]:
     return {"terms": True, "marketing": marketing}
 
 
+def _pending_for(session: Session, program: Program, contact: str) -> Enrollment | None:
+    """The contact's live pending enrollment in the program, locked, if any."""
+    return session.scalar(
+        select(Enrollment)
+        .where(
+            Enrollment.program_id == program.id,
+            Enrollment.contact == contact,
+            Enrollment.status == "pending",
+            Enrollment.expires_at > utcnow(),
+        )
+        .order_by(Enrollment.created_at.desc())
+        .limit(1)
+        .with_for_update()
+    )
+
+
+def _verify_via(kind: str) -> str:
+    return "email" if kind == "email" else "sms"
+
+
+def _resend(
+    session: Session, rt: Runtime, enrollment: Enrollment, program: Program
+) -> EnrollmentStarted:
+    """A fresh code for the pending enrollment (its wrong-code count is kept).
+
+    The details of the first request are kept: whoever asks again for this contact cannot change
+    the consents or name the owner will confirm. Past MAX_SENDS_PER_ENROLLMENT nothing is sent,
+    and the latest code the owner received still works.
+    """
+    started = EnrollmentStarted(enrollment.id, _verify_via(enrollment.contact_kind))
+    if enrollment.sends >= MAX_SENDS_PER_ENROLLMENT:
+        session.commit()
+        return started
+    previous = (enrollment.code_hash, enrollment.expires_at)
+    code = f"{secrets.randbelow(10**6):06d}"
+    enrollment.code_hash = code_hash(rt.settings.secret_key, enrollment.id, code)
+    enrollment.expires_at = utcnow() + timedelta(seconds=rt.settings.enrollment_ttl_seconds)
+    enrollment.sends += 1
+    session.commit()
+    try:
+        rt.notifier.send_code(enrollment.contact_kind, enrollment.contact, code, program.name)
+    except GatewayError:
+        # Not sent: the code the owner already holds stays the valid one.
+        again = session.get(Enrollment, started.enrollment_id, with_for_update=True)
+        if again is not None and again.status == "pending":
+            again.code_hash, again.expires_at = previous
+        session.commit()
+        raise
+    return started
+
+
 def start_enrollment(
     session: Session, rt: Runtime, body: dict[str, Any], channel: str = "api"
 ) -> EnrollmentStarted:
-    """Validate, store a pending enrollment with a hashed code, and send the code."""
+    """Validate, store a pending enrollment with a hashed code, and send the code.
+
+    A contact with a pending enrollment gets that enrollment's code resent instead of a new
+    enrollment, so requests made by someone else cannot use up the owner's limit.
+    """
     program = program_by_slug(session, body.get("program"))
     kind, contact = _parse_contact(body)
     name = normalize_name(body.get("name"))
     locale = normalize_locale(body.get("locale"))
     consents = _parse_consents(body)
+    pending = _pending_for(session, program, contact)
+    if pending is not None:
+        return _resend(session, rt, pending, program)
     recent = session.scalar(
         select(func.count(Enrollment.id)).where(
             Enrollment.program_id == program.id,
@@ -109,7 +172,7 @@ def start_enrollment(
             locale=locale,
             consents=consents,
             channel=channel,
-            code_hash=_code_hash(rt.settings.secret_key, enrollment_id, code),
+            code_hash=code_hash(rt.settings.secret_key, enrollment_id, code),
             expires_at=utcnow() + timedelta(seconds=rt.settings.enrollment_ttl_seconds),
         )
     )
@@ -122,33 +185,43 @@ def start_enrollment(
             enrollment.status = "dead"
             session.commit()
         raise
-    return EnrollmentStarted(enrollment_id, "email" if kind == "email" else "sms")
+    return EnrollmentStarted(enrollment_id, _verify_via(kind))
+
+
+def _expired() -> GatewayError:
+    return GatewayError(
+        "enrollment_expired", "this enrollment has expired; please start again", 410
+    )
 
 
 def _check_code(
     session: Session, rt: Runtime, enrollment_id: str, code: object
 ) -> tuple[Enrollment, Program]:
-    """Count the attempt; a wrong code costs one of the limited attempts."""
+    """Count the attempt and claim the enrollment on the right code.
+
+    Whatever the state, a try is counted and the TTL applies; a verified enrollment answers
+    410 `enrollment_used` (its code handed out links once and never does again).
+    """
     enrollment = session.get(Enrollment, enrollment_id, with_for_update=True)
     if enrollment is None:
         raise not_found("enrollment")
-    if enrollment.status == "dead" or (
-        enrollment.status == "pending" and enrollment.expires_at < utcnow()
-    ):
-        enrollment.status = "dead"
+    if enrollment.status == "verified":
+        enrollment.attempts += 1
         session.commit()
         raise GatewayError(
-            "enrollment_expired", "this enrollment has expired; please start again", 410
+            "enrollment_used", "this enrollment was already verified; please start again", 410
         )
+    if enrollment.status == "dead" or enrollment.expires_at < utcnow():
+        enrollment.status = "dead"
+        session.commit()
+        raise _expired()
     expected = enrollment.code_hash
     given = (
-        _code_hash(rt.settings.secret_key, enrollment.id, code)
+        code_hash(rt.settings.secret_key, enrollment.id, code)
         if isinstance(code, str)
         else ""
     )
     if not hmac.compare_digest(expected, given):
-        if enrollment.status == "verified":
-            raise GatewayError("invalid_code", "the verification code is not correct", 422)
         enrollment.attempts += 1
         left = rt.settings.enrollment_max_attempts - enrollment.attempts
         if left <= 0:
@@ -167,9 +240,20 @@ def _check_code(
         )
     program = session.get(Program, enrollment.program_id)
     assert program is not None
-    # End the transaction before talking to the CRM: no lock is held across a network call.
+    # Claimed: a concurrent or later verify gets `enrollment_used`. Committed before talking to
+    # the CRM, so no lock is held across a network call; a failure below gives the claim back.
+    enrollment.status = "verified"
     session.commit()
     return enrollment, program
+
+
+def _give_back(session: Session, enrollment_id: str) -> None:
+    """The verification failed after the claim (CRM down...): the code stays valid."""
+    session.rollback()
+    enrollment = session.get(Enrollment, enrollment_id, with_for_update=True)
+    if enrollment is not None and enrollment.status == "verified" and enrollment.member_id is None:
+        enrollment.status = "pending"
+    session.commit()
 
 
 def _crm_record(
@@ -201,8 +285,21 @@ def _crm_record(
 def verify_enrollment(
     session: Session, rt: Runtime, enrollment_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
-    """Check the code, look the contact up in the CRM, issue the passes, tell the CRM."""
+    """Check the code, look the contact up in the CRM, issue the passes, tell the CRM.
+
+    Nothing here waits on Google, APNs or the CRM's webhooks: the worker delivers the outbox.
+    """
     enrollment, program = _check_code(session, rt, enrollment_id, body.get("code"))
+    try:
+        return _issue(session, rt, enrollment, program)
+    except BaseException:
+        _give_back(session, enrollment_id)
+        raise
+
+
+def _issue(
+    session: Session, rt: Runtime, enrollment: Enrollment, program: Program
+) -> dict[str, Any]:
     crm_record, found = _crm_record(rt, program, enrollment)
     facts = ContactFacts(
         kind=enrollment.contact_kind,
@@ -215,35 +312,22 @@ def verify_enrollment(
         text_version=rt.settings.terms_version,
     )
     member, created = ensure_member(session, rt.secret_box, program, crm_record, facts)
+    if not created:
+        # Enrolling again (a new phone, a leaked pass file): the old copies stop working.
+        rotate_credentials(session, rt, card_of(session, member))
     links = card_links(session, rt, program, member)
-    enrollment = session.get(Enrollment, enrollment_id, with_for_update=True) or enrollment
-    first_verification = enrollment.status != "verified"
-    enrollment.status = "verified"
+    consents_token = new_consents_token(member)
+    enrollment = session.get(Enrollment, enrollment.id, with_for_update=True) or enrollment
     enrollment.member_id = member.id
-    if created or first_verification:
-        add_event(
-            session,
-            "card.linked",
-            {
-                "program": program.slug,
-                "crm_member_id": crm_record.crm_id,
-                "card_number": links.card_number,
-                "passes": links.passes_for_crm(),
-                "digitized_existing": found,
-            },
-        )
-        audit(session, "customer", "card.linked", f"member:{member.id}", created=created)
+    announce_links(session, program, member, links, digitized_existing=found)
+    audit(session, "customer", "card.linked", f"member:{member.id}", created=created)
     session.commit()
-    # Best effort now; whatever fails stays in the outbox for `gateway worker`.
-    kinds = {"card.linked"} | (
-        {"google.object.upsert"} if rt.settings.google_api_base_url else set()
-    )
-    deliver_pending(rt, limit=20, kinds=kinds)
     return {
         "member": links.member_json,
         "digitized_existing": found,
         "apple": {"pkpass_url": links.pkpass_url},
+        # "queued" until the worker has inserted the object (never inserted in this request).
         "google": {"save_url": links.save_url, "object_status": links.google_state},
         "consents_url": f"{rt.settings.public_base_url.rstrip('/')}/api/v1/consents/"
-        + consents_token(rt, member.id),
+        + consents_token,
     }

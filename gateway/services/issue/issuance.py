@@ -181,10 +181,3 @@ def card_of(session: Session, member: Member) -> Card:
 def pass_of(card: Card, wallet: str) -> WalletPass:
     """The card's pass for one wallet."""
     return next(p for p in card.passes if p.wallet == wallet)
-
-
-def new_download_token(wallet_pass: WalletPass) -> str:
-    """A fresh download token for the pass; only its hash is kept (older links stop working)."""
-    token = secrets.token_urlsafe(32)
-    wallet_pass.download_token_hash = hash_token(token)
-    return token

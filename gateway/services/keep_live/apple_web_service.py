@@ -21,6 +21,7 @@ from gateway.models.base import utcnow
 from gateway.models.card import WalletPass
 from gateway.runtime import Runtime
 from gateway.services.issue.apple_passes import PkpassFile, build_pass_file
+from gateway.services.issue.card_credentials import end_download_link
 from gateway.services.issue.issuance import auth_token_purpose
 
 log = logging.getLogger(__name__)
@@ -84,8 +85,11 @@ def register_device(
     if device is None:
         device = AppleDevice(device_library_id=device_id, push_token=push_token)
         session.add(device)
-    else:
+    elif device.push_token != push_token:
+        _check_may_retoken(session, device.id, wallet_pass.id)
         device.push_token, device.updated_at = push_token, utcnow()
+    # The pass is installed: its download link has done its job and stops working.
+    end_download_link(wallet_pass)
     session.flush()
     known = session.scalar(
         select(AppleRegistration.id).where(
@@ -103,6 +107,28 @@ def register_device(
         return False  # the same registration raced in from a retry
     session.commit()
     return True
+
+
+def _check_may_retoken(session: Session, device_id: int, pass_id: int) -> None:
+    """Only a pass already on the device (or a device with no other pass) may change its token.
+
+    Otherwise anyone holding one pass could name a stranger's device library id and redirect
+    that device's pushes to their own token (409 `device_conflict`).
+    """
+    others = session.scalar(
+        select(func.count()).where(
+            AppleRegistration.device_id == device_id, AppleRegistration.pass_id != pass_id
+        )
+    )
+    mine = session.scalar(
+        select(func.count()).where(
+            AppleRegistration.device_id == device_id, AppleRegistration.pass_id == pass_id
+        )
+    )
+    if others and not mine:
+        raise GatewayError(
+            "device_conflict", "this device is registered with another push token", 409
+        )
 
 
 def unregister_device(
@@ -169,11 +195,16 @@ def latest_pass(
     return pass_file
 
 
+def _printable(text: str) -> str:
+    """Control characters (CR, LF, ESC, ...) escaped, so a report cannot forge log lines."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def record_device_logs(logs: object) -> int:
     """Write what Wallet reports about failures to the log (bounded, one line each)."""
     if not isinstance(logs, list):
         return 0
-    lines = [str(line)[:500].replace("\n", " ") for line in logs[:MAX_LOG_LINES]]
+    lines = [_printable(str(line)[:500]) for line in logs[:MAX_LOG_LINES]]
     for line in lines:
         log.warning("apple wallet device log: %s", line)
     return len(lines)

@@ -18,6 +18,7 @@ from gateway.models.google_callback import GoogleCallbackNonce
 from gateway.models.member import Member
 from gateway.models.program import Program
 from gateway.runtime import Runtime, available
+from gateway.services.issue.card_credentials import end_download_link
 from gateway.services.keep_live.outbox import add_event, audit
 from passes.google.callbacks import CallbackRejected, RootKey, parse_root_keys, verify_callback
 
@@ -69,6 +70,13 @@ def handle_callback(session: Session, rt: Runtime, body: dict[str, Any]) -> str:
         session.rollback()
         return "unknown_object"
     wallet_pass, card, member, program = found
+    # The signature covered the issuer id named in the message itself: only a callback for our
+    # issuer and this pass's class may touch the pass (another issuer can sign any object id).
+    if message.class_id != program.google_class_id or not message.object_id.startswith(
+        f"{program.google_issuer_id}."
+    ):
+        session.rollback()
+        raise GatewayError("callback_rejected", "callback for another issuer or class", 400)
     try:
         with session.begin_nested():
             session.add(
@@ -82,6 +90,10 @@ def handle_callback(session: Session, rt: Runtime, body: dict[str, Any]) -> str:
         session.rollback()
         return "duplicate"
     wallet_pass.google_state = STATE_BY_EVENT[message.event_type]
+    if message.event_type == "save":
+        # The card is installed: the Apple download link handed out with it stops working.
+        for other in card.passes:
+            end_download_link(other)
     add_event(
         session,
         CRM_EVENT_BY_EVENT[message.event_type],
