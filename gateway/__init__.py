@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway.config import config_defaults
 
@@ -35,7 +36,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from gateway.bootstrap import build_runtime
     from gateway.runtime import init_runtime
 
-    init_runtime(app, build_runtime(app))
+    rt = build_runtime(app)
+    init_runtime(app, rt)
+    if rt.settings.proxy_count:
+        # The client address (rate limits, logs) and scheme as the trusted proxies saw them.
+        count = rt.settings.proxy_count
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=count, x_proto=count, x_host=count
+        )
 
     from gateway.api import register_blueprints
     from gateway.cli import register_commands

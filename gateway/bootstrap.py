@@ -16,7 +16,7 @@ from flask import Flask
 
 import gateway.services.keep_live.delivery  # noqa: F401  (registers outbox handlers)
 from gateway.adapters.registry import build_crm, build_notifier
-from gateway.config import Settings
+from gateway.config import ConfigurationError, Settings
 from gateway.credentials import load_credentials
 from gateway.db import make_engine, make_session_factory
 from gateway.pos.checkout import CheckoutSigner
@@ -24,6 +24,7 @@ from gateway.pos.settings import PosSettings
 from gateway.pos.store import build_pos_store
 from gateway.runtime import Runtime, StartupFailure
 from gateway.secret_box import SecretBox, load_or_create_dev_ring, parse_key_ring
+from gateway.services.issue.rate_limits import EnrollmentLimiter, EnrollmentLimits
 from gateway.services.keep_live.apple_push import build_apns_client
 from gateway.services.keep_live.google_callbacks import load_root_keys
 from gateway.services.keep_live.google_objects import build_save_signer, build_wallet_client
@@ -82,6 +83,21 @@ def _or_failure(what: str, build: Callable[[], T]) -> T | StartupFailure:
         return StartupFailure(exc)
 
 
+def _enrollment_limiter(settings: Settings) -> EnrollmentLimiter:
+    limits = EnrollmentLimits(
+        per_contact=settings.codes_per_contact_per_hour,
+        per_address=settings.enrollments_per_address_per_hour,
+        sms_per_hour=settings.sms_per_hour,
+    )
+    try:
+        return EnrollmentLimiter(settings.rate_limit_storage, limits)
+    except Exception as exc:
+        raise ConfigurationError(
+            f"GATEWAY_RATE_LIMIT_STORAGE: {settings.rate_limit_storage!r} is not a storage "
+            f"(memory:// or redis://host:port/db): {exc}"
+        ) from exc
+
+
 def build_runtime(app: Flask) -> Runtime:
     """Load everything that must be loaded once; fail start-up with a clear message otherwise."""
     instance_path = Path(app.instance_path)
@@ -105,6 +121,7 @@ def build_runtime(app: Flask) -> Runtime:
         checkout_signer=checkout_signer_for(settings.secret_key),
         pos_settings=pos_settings_for(settings),
         pos_store=build_pos_store(engine),
+        enrollment_limiter=_enrollment_limiter(settings),
         google_save_signer=build_save_signer(settings, account),
         google_wallet=build_wallet_client(settings, account),
         google_root_keys=_or_failure(

@@ -99,6 +99,17 @@ class Settings:
     enrollment_ttl_seconds: int = 900
     enrollment_max_attempts: int = _bounded(5, minimum=1)
     terms_version: str = "2026-01"
+    # Enrollment rate limits, per hour: requests per client address, codes sent per contact
+    # (across programs and address variants), SMS codes in all. The counters live in
+    # RATE_LIMIT_STORAGE: "memory://" (one process: development) or "redis://host:port/db"
+    # (shared by every worker: production).
+    rate_limit_storage: str = "memory://"
+    enrollments_per_address_per_hour: int = _bounded(20, minimum=1)
+    codes_per_contact_per_hour: int = _bounded(5, minimum=1)
+    sms_per_hour: int = _bounded(200, minimum=1)
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted
+    # (0: none; 1 behind the nginx of deploy/).
+    proxy_count: int = _bounded(0, minimum=0)
     # How long an Apple pass download link works (it also stops once the pass is installed).
     pass_link_ttl_seconds: int = _bounded(86400, minimum=0)
     # How long delivered outbox events are kept before the housekeeping chore deletes them.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from gateway.api.json_body import json_object
@@ -15,7 +15,9 @@ bp = Blueprint("enrollment", __name__, url_prefix="/api/v1/enrollments")
 @bp.post("")
 def create() -> ResponseReturnValue:
     """Always 202 for a valid request: no hint whether the contact is already a member."""
-    started = start_enrollment(request_session(), runtime(), json_object())
+    started = start_enrollment(
+        request_session(), runtime(), json_object(), address=request.remote_addr or ""
+    )
     return jsonify({"enrollment_id": started.enrollment_id, "verify_via": started.verify_via}), 202
 
 

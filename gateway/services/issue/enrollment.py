@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.adapters.crm import CrmMemberRecord, NewMemberProfile
@@ -31,7 +31,6 @@ from gateway.services.issue.pass_links import announce_links, card_links
 from gateway.services.keep_live.outbox import audit
 
 # New enrollments per contact per hour (a pending one is resent instead, see `_resend`).
-MAX_PENDING_PER_CONTACT_PER_HOUR = 5
 # Codes sent for one enrollment; past this a request answers its id without sending.
 MAX_SENDS_PER_ENROLLMENT = 5
 
@@ -112,6 +111,7 @@ def _resend(
     if enrollment.sends >= MAX_SENDS_PER_ENROLLMENT:
         session.commit()
         return started
+    rt.enrollment_limiter.admit_send(enrollment.contact_kind, enrollment.contact)
     previous = (enrollment.code_hash, enrollment.expires_at)
     code = f"{secrets.randbelow(10**6):06d}"
     enrollment.code_hash = code_hash(rt.settings.secret_key, enrollment.id, code)
@@ -131,13 +131,20 @@ def _resend(
 
 
 def start_enrollment(
-    session: Session, rt: Runtime, body: dict[str, Any], channel: str = "api"
+    session: Session,
+    rt: Runtime,
+    body: dict[str, Any],
+    channel: str = "api",
+    address: str = "",
 ) -> EnrollmentStarted:
     """Validate, store a pending enrollment with a hashed code, and send the code.
 
     A contact with a pending enrollment gets that enrollment's code resent instead of a new
-    enrollment, so requests made by someone else cannot use up the owner's limit.
+    enrollment, so requests made by someone else cannot use up the owner's limit. Requests are
+    limited per client `address`, codes sent per contact (across programs and address variants)
+    and SMS in all (`rate_limits`).
     """
+    rt.enrollment_limiter.admit_request(address)
     program = program_by_slug(session, body.get("program"))
     kind, contact = _parse_contact(body)
     name = normalize_name(body.get("name"))
@@ -146,20 +153,7 @@ def start_enrollment(
     pending = _pending_for(session, program, contact)
     if pending is not None:
         return _resend(session, rt, pending, program)
-    recent = session.scalar(
-        select(func.count(Enrollment.id)).where(
-            Enrollment.program_id == program.id,
-            Enrollment.contact == contact,
-            Enrollment.created_at > utcnow() - timedelta(hours=1),
-        )
-    )
-    if (recent or 0) >= MAX_PENDING_PER_CONTACT_PER_HOUR:
-        raise GatewayError(
-            "rate_limited",
-            "too many enrollment requests for this contact; try later",
-            429,
-            headers={"Retry-After": "3600"},
-        )
+    rt.enrollment_limiter.admit_send(kind, contact)
     enrollment_id = f"enr_{secrets.token_urlsafe(18)}"
     code = f"{secrets.randbelow(10**6):06d}"
     session.add(

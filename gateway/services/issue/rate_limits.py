@@ -53,9 +53,14 @@ class EnrollmentLimiter:
         self._address = RateLimitItemPerHour(limits.per_address)
         self._sms = RateLimitItemPerHour(limits.sms_per_hour)
 
-    def admit(self, kind: str, contact: str, address: str) -> None:
-        """Count one request; 429 `rate_limited` with Retry-After when a budget is spent."""
+    def admit_request(self, address: str) -> None:
+        """Count one enrollment request from a client address; 429 `rate_limited` (with
+        Retry-After) when its budget is spent."""
         self._hit(self._address, "address", address or "unknown")
+
+    def admit_send(self, kind: str, contact: str) -> None:
+        """Count one code about to be sent to a contact (and, by SMS, against the global SMS
+        budget); 429 `rate_limited` when a budget is spent."""
         self._hit(self._contact, "contact", contact_key(kind, contact))
         if kind == "phone":
             self._hit(self._sms, "sms", "all")
