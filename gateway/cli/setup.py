@@ -41,18 +41,15 @@ def demo_command() -> None:
     click.echo(f"  Enroll:       POST {base}/api/v1/enrollments")
     click.echo(f"  POS API docs: {base}/pos/v1/docs")
     click.echo(
-        f"  Cashier page: {base}/cashier  (terminal key: gateway stores create MAIN; "
-        "gateway terminals create --store MAIN)"
+        f"  Cashier page: {base}/cashier  (a terminal key, from the checkout's folder: "
+        ".venv/bin/gateway stores create MAIN && "
+        ".venv/bin/gateway terminals create --store MAIN)"
     )
-    email = DEMO_MEMBERS[0][0]
     click.echo(
-        "\nTry (an existing CRM member, digitized with their card and balance):\n"
-        f"  curl -s -X POST {base}/api/v1/enrollments -H 'Content-Type: application/json' \\\n"
-        f'    -d \'{{"program": "demo", "email": "{email}", '
-        '"consents": {"terms": true}}\'\n'
-        "  # the verification code is printed by the dev notifier in the server log, then:\n"
-        f"  curl -s -X POST {base}/api/v1/enrollments/<enrollment_id>/verify "
-        "-H 'Content-Type: application/json' -d '{\"code\": \"<code>\"}'"
+        f"\nTry: enroll {DEMO_MEMBERS[0][0]} (an existing CRM member, digitized with their card "
+        "and balance), then scan and redeem:\n"
+        "  README.md, sections 'Walk-through (curl)' and 'Point of sale' (the commands run as "
+        "pasted)."
     )
 
 
