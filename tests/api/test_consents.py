@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 
-import pytest
 from sqlalchemy import select
 
 from gateway.models import CrmCardEvent, Member
@@ -13,13 +12,6 @@ from gateway.runtime import runtime
 from gateway.services.keep_live.outbox import deliver_pending
 from tests.api.enrollment_helpers import enroll
 from tests.factories import demo_program
-from tests.fakes.smtp_server import FakeSmtpServer
-
-
-@pytest.fixture
-def smtp():
-    with FakeSmtpServer() as server:
-        yield server
 
 
 def test_marketing_consent_is_withdrawn_once_and_the_crm_told(make_app, smtp):

@@ -13,20 +13,6 @@ from gateway.services.keep_live.outbox import deliver_pending
 from passes.codes import is_valid_card_number
 from tests.api.enrollment_helpers import enroll, start
 from tests.factories import demo_program
-from tests.fakes.smtp_server import FakeSmtpServer
-
-
-@pytest.fixture
-def smtp():
-    with FakeSmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
-def mail_app(make_app, smtp):
-    app = make_app(NOTIFIER="smtp", SMTP_HOST=smtp.host, SMTP_PORT=smtp.port)
-    demo_program(app)
-    return app
 
 
 @pytest.fixture

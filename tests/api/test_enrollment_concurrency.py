@@ -13,13 +13,6 @@ from gateway.models.base import utcnow
 from gateway.runtime import runtime
 from gateway.services.issue.enrollment import code_hash
 from tests.factories import demo_program
-from tests.fakes.smtp_server import FakeSmtpServer
-
-
-@pytest.fixture
-def smtp():
-    with FakeSmtpServer() as server:
-        yield server
 
 
 @pytest.mark.parametrize("email", ["ana@example.com", "brand.new@example.com"])

@@ -11,13 +11,7 @@ from gateway.services.keep_live.outbox import deliver_pending
 from tests.api.enrollment_helpers import start
 from tests.factories import demo_program
 from tests.fakes.crm_server import FakeCrm
-from tests.fakes.smtp_server import FakeSmtpServer, free_port
-
-
-@pytest.fixture
-def smtp():
-    with FakeSmtpServer() as server:
-        yield server
+from tests.fakes.smtp_server import free_port
 
 
 @pytest.fixture

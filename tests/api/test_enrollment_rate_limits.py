@@ -13,15 +13,9 @@ from gateway.runtime import runtime
 from gateway.services.issue.programs import ProgramSpec, create_program
 from gateway.services.issue.rate_limits import contact_key
 from tests.factories import demo_program
-from tests.fakes.smtp_server import FakeSmtpServer
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
-
-@pytest.fixture
-def smtp():
-    with FakeSmtpServer() as server:
-        yield server
 
 
 def _body(**contact: str) -> dict[str, object]:

@@ -13,7 +13,6 @@ import zipfile
 from pathlib import Path
 
 import pyotp
-import pytest
 from google.auth import crypt
 from sqlalchemy import select
 
@@ -25,13 +24,6 @@ from passes.codes import format_scan, hotp_code, match_totp, parse_scan
 from tests.api.enrollment_helpers import enroll
 from tests.factories import demo_program
 from tests.fakes.google_wallet_server import FakeGoogleWallet, keep_google_auth_local
-from tests.fakes.smtp_server import FakeSmtpServer
-
-
-@pytest.fixture
-def smtp():
-    with FakeSmtpServer() as server:
-        yield server
 
 
 def _path(url: str) -> str:

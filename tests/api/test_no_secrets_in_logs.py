@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 
-import pytest
 from sqlalchemy import select
 
 from gateway.models import WalletPass
@@ -14,13 +13,6 @@ from gateway.services.keep_live.outbox import deliver_pending
 from tests.api.enrollment_helpers import start
 from tests.factories import demo_program
 from tests.fakes.crm_server import FakeCrm
-from tests.fakes.smtp_server import FakeSmtpServer
-
-
-@pytest.fixture
-def smtp():
-    with FakeSmtpServer() as server:
-        yield server
 
 
 def test_enrollment_and_download_log_no_secret(make_app, smtp, caplog):

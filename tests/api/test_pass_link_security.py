@@ -9,7 +9,6 @@ import json
 import re
 import zipfile
 
-import pytest
 from sqlalchemy import select
 
 from gateway.models import Enrollment, WalletPass
@@ -17,23 +16,11 @@ from gateway.runtime import runtime
 from tests.api.enrollment_helpers import enroll, start
 from tests.factories import demo_program
 from tests.fakes.google_wallet_server import FakeGoogleWallet, keep_google_auth_local
-from tests.fakes.smtp_server import FakeSmtpServer
 from tests.integration.conftest import new_till
 
 BASE = "/wallet/apple/v1"
 
 
-@pytest.fixture
-def smtp():
-    with FakeSmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
-def mail_app(make_app, smtp):
-    app = make_app(NOTIFIER="smtp", SMTP_HOST=smtp.host, SMTP_PORT=smtp.port)
-    demo_program(app)
-    return app
 
 
 def _path(url: str) -> str:

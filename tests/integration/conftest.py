@@ -3,7 +3,9 @@ and the ledger invariants every POS test can check."""
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,3 +126,23 @@ def assert_ledger_consistent(app: Flask) -> None:
                 )
             )
             assert rows and rows >= 1, redemption.public_id
+
+
+def race(count: int, call: Callable[[int], Any]) -> list[Any]:
+    """Run call(i) in `count` threads released together; results in order."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def worker(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = call(index)
+        except Exception as exc:  # surfaced by the assertions below
+            results[index] = exc
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -15,29 +12,9 @@ from gateway.models.outbox import OutboxEvent
 from gateway.models.pos import Refund, UsedCode
 from gateway.runtime import runtime
 from tests.factories import enroll_member
-from tests.integration.conftest import account_state, assert_ledger_consistent, new_till
+from tests.integration.conftest import account_state, assert_ledger_consistent, new_till, race
 
 pytestmark = pytest.mark.slow
-
-
-def _race(count: int, call: Callable[[int], Any]) -> list[Any]:
-    """Run call(i) in `count` threads released together; results in order."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def worker(index: int) -> None:
-        barrier.wait()
-        try:
-            results[index] = call(index)
-        except Exception as exc:  # surfaced by the assertions below
-            results[index] = exc
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def _count(app, *where) -> int:
@@ -59,7 +36,7 @@ def test_64_concurrent_redemptions_of_500_against_2000_exactly_4_succeed(app):
         )
         return response.status_code, response.json.get("error", {}).get("code", "")
 
-    results = _race(64, redeem)
+    results = race(64, redeem)
     assert Counter(results) == {(201, ""): 4, (409, "insufficient_points"): 60}
     assert account_state(app, member.account_id) == (0, 0)
     assert _count(app, OutboxEvent.kind == "balance.changed") == 4
@@ -70,7 +47,7 @@ def test_same_code_from_16_terminals_opens_exactly_one_checkout(app):
     member = enroll_member(app)
     tills = [new_till(app, f"S{i % 4}") for i in range(16)]
     scan = member.apple_scan()
-    results = _race(16, lambda i: tills[i].identify(scan))
+    results = race(16, lambda i: tills[i].identify(scan))
     codes = Counter(
         (r.status_code, r.json.get("error", {}).get("code", "")) for r in results
     )
@@ -92,7 +69,7 @@ def test_same_idempotency_key_50_times_has_one_effect(app):
         )
         return response.status_code, response.data
 
-    results = _race(50, redeem)
+    results = race(50, redeem)
     statuses = Counter(status for status, _ in results)
     assert set(statuses) <= {201, 409}
     assert statuses[201] >= 1
@@ -127,7 +104,7 @@ def test_retried_refund_of_an_order_paid_partly_with_points_moves_points_once(ap
         )
         return response.status_code
 
-    statuses = Counter(_race(12, refund))
+    statuses = Counter(race(12, refund))
     assert statuses[201] == 1 if not same_key else statuses[201] >= 1
     assert set(statuses) <= {200, 201, 409}
     assert account_state(app, member.account_id) == (1000, 0)
@@ -140,7 +117,7 @@ def test_concurrent_accruals_of_one_order_accrue_once(app):
     tills = [new_till(app) for _ in range(8)]
     member = enroll_member(app, balance=0)
     order = {"id": "SAME", "total": "42", "currency": "EUR"}
-    results = _race(8, lambda i: tills[i].accrue(order, card_number=member.card_number))
+    results = race(8, lambda i: tills[i].accrue(order, card_number=member.card_number))
     assert sorted(r.status_code for r in results) == [200] * 7 + [201]
     assert len({r.json["accrual"]["id"] for r in results}) == 1
     assert account_state(app, member.account_id) == (42, 0)

@@ -3,9 +3,7 @@ and the per-till lookup limit for parallel card lookups (run on PostgreSQL too).
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,29 +15,9 @@ from gateway.models.pos import ScanFailure
 from gateway.runtime import runtime
 from passes.codes import format_scan
 from tests.factories import enroll_member
-from tests.integration.conftest import new_till
+from tests.integration.conftest import new_till, race
 
 pytestmark = pytest.mark.slow
-
-
-def _race(count: int, call: Callable[[int], Any]) -> list[Any]:
-    """Run call(i) in `count` threads released together; results in order."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def worker(index: int) -> None:
-        barrier.wait()
-        try:
-            results[index] = call(index)
-        except Exception as exc:  # surfaced by the assertions below
-            results[index] = exc
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def _answers(responses: list[Any]) -> Counter[tuple[int, str]]:
@@ -73,7 +51,7 @@ def test_64_parallel_wrong_codes_on_one_card_check_at_most_the_limit(app):
             "/pos/v1/identify", json={"scan": scans[i]}, headers=till.headers(None)
         )
 
-    answers = _answers(_race(64, guess))
+    answers = _answers(race(64, guess))
     assert set(answers) <= {(422, "code_rejected"), (423, "card_locked")}, answers
     assert answers[(422, "code_rejected")] <= limit
     assert answers[(423, "card_locked")] >= 64 - limit
@@ -97,7 +75,7 @@ def test_parallel_guesses_over_several_cards_from_one_till_stop_at_the_till_limi
             "/pos/v1/identify", json={"scan": scans[i]}, headers=till.headers(None)
         )
 
-    answers = _answers(_race(count, guess))
+    answers = _answers(race(count, guess))
     allowed = {(422, "code_rejected"), (423, "card_locked"), (429, "rate_limited")}
     assert set(answers) <= allowed, answers
     failures = _scalar(
@@ -124,7 +102,7 @@ def test_parallel_card_lookups_of_one_till_stop_at_the_minute_limit(make_app):
     def lookup(i: int) -> Any:
         return clients[i].get(f"/pos/v1/cards/{member.card_number}", headers=till.headers(None))
 
-    answers = _answers(_race(24, lookup))
+    answers = _answers(race(24, lookup))
     assert answers == {(200, ""): 5, (429, "rate_limited"): 19}
     looked_up = _scalar(app, select(func.count()).where(AuditEvent.action == "card.looked_up"))
     assert looked_up == 5
