@@ -9,7 +9,6 @@ from flask.cli import AppGroup
 
 from gateway.models.base import utcnow
 from gateway.pos.scan_records import keep_for, purge_scan_records
-from gateway.pos.settings import pos_settings
 from gateway.runtime import request_session, runtime
 from gateway.services.chores.code_rotation import rotate_stale_apple_codes
 
@@ -28,7 +27,7 @@ def rotate_stale_command() -> None:
 def purge_used_command() -> None:
     """Delete used codes and failed scans past SCAN_RECORD_RETENTION_HOURS (safe to rerun)."""
     session = request_session()
-    settings = pos_settings(runtime())
+    settings = runtime().pos_settings
     kept = keep_for(session, settings)
     purged = purge_scan_records(session, settings, utcnow())
     click.echo(

@@ -11,7 +11,6 @@ from gateway.pos import idempotency, terminals
 from gateway.pos.checkout import iso
 from gateway.pos.holds import release_all_expired_holds
 from gateway.pos.lock_release import Release, unlock_card, unlock_terminal
-from gateway.pos.settings import pos_settings
 from gateway.runtime import request_session, runtime
 from gateway.services.chores.points_expiry import expire_points
 
@@ -119,5 +118,5 @@ def release_expired_command() -> None:
 @idempotency_group.command("purge")
 def purge_command() -> None:
     """Delete Idempotency-Key records older than the retention period (default 48 h)."""
-    deleted = idempotency.purge(request_session(), pos_settings(runtime()).idempotency_retention)
+    deleted = idempotency.purge(request_session(), runtime().pos_settings.idempotency_retention)
     click.echo(f"deleted {deleted} record(s)")

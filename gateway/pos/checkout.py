@@ -25,7 +25,6 @@ from gateway.models.pos import UsedCode
 from gateway.pos.cardholder import Cardholder, cardholder_query, from_row
 from gateway.pos.errors import card_revoked, checkout_expired
 from gateway.pos.terminals import TerminalContext
-from gateway.runtime import Runtime
 
 TOKEN_PREFIX = "co_"  # noqa: S105 - a prefix, not a secret
 _VERSION = 1
@@ -97,11 +96,6 @@ class CheckoutSigner:
 
     def _tag(self, payload: bytes) -> bytes:
         return hmac.new(self._key, payload, hashlib.sha256).digest()[:_TAG_BYTES]
-
-
-def checkout_signer(rt: Runtime) -> CheckoutSigner:
-    """The signer of this runtime (its key derived from SECRET_KEY at start-up)."""
-    return rt.checkout_signer
 
 
 def is_open(claim: CheckoutClaim | None, terminal_id: int, now: datetime) -> bool:

@@ -120,7 +120,7 @@ def _identify(
         if match.fresh:
             token = _accept(unit, rt, terminal, holder, match, now)
             if token is not None:
-                holder = _release_expired_holds(session, holder, now)
+                holder, _ = release_expired_holds_of(session, holder, now)
                 return _answer(holder, read, match.code.wallet, *token)
     return _rescan(session, rt, terminal, holder, read, match, now)
 
@@ -176,14 +176,6 @@ def _accept(
     return rt.checkout_signer.issue(claim), expires_at
 
 
-def _release_expired_holds(session: Session, holder: Cardholder, now: datetime) -> Cardholder:
-    """Holds past their TTL go back first (only an account with held points can have any)."""
-    if holder.held == 0:
-        return holder
-    holder, _ = release_expired_holds_of(session, holder, now)
-    return holder
-
-
 def _rescan(
     session: Session,
     rt: Runtime,
@@ -206,7 +198,7 @@ def _rescan(
     )
     if reopened is None:
         raise errors.code_already_used(match.code.wallet)
-    holder = _release_expired_holds(session, holder, now)
+    holder, _ = release_expired_holds_of(session, holder, now)
     return _answer(holder, read, match.code.wallet, *reopened)
 
 

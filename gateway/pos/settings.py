@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from gateway.runtime import Runtime
-
 
 @dataclass(frozen=True, slots=True)
 class PosSettings:
@@ -25,8 +23,3 @@ class PosSettings:
     scan_record_retention: timedelta
     totp_backward_steps: int
     totp_forward_steps: int
-
-
-def pos_settings(rt: Runtime) -> PosSettings:
-    """The POS settings of this runtime (built from its Settings at start-up)."""
-    return rt.pos_settings

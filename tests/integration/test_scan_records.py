@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 
 from gateway.models.pos import ScanFailure, UsedCode
 from gateway.pos.scan_records import keep_for
-from gateway.pos.settings import pos_settings
 from gateway.runtime import runtime
 from gateway.services.chores.housekeeping import run_housekeeping
 from passes.codes import format_scan
@@ -58,7 +57,7 @@ def test_a_short_retention_never_cuts_below_the_checkout_and_lockout_spans(make_
     app = make_app(SCAN_RECORD_RETENTION_HOURS=0)
     rt = runtime(app)
     with rt.sessions() as session:
-        kept = keep_for(session, pos_settings(rt))
+        kept = keep_for(session, rt.pos_settings)
     assert kept == timedelta(minutes=30)  # 15 min failure window + 15 min lock
     till = new_till(app)
     member = enroll_member(app)

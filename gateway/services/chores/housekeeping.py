@@ -8,7 +8,6 @@ from gateway.models.base import utcnow
 from gateway.pos import idempotency
 from gateway.pos.holds import release_all_expired_holds
 from gateway.pos.scan_records import purge_scan_records
-from gateway.pos.settings import pos_settings
 from gateway.runtime import Runtime
 from gateway.services.chores.code_rotation import rotate_stale_apple_codes
 from gateway.services.chores.outbox_purge import purge_delivered_events
@@ -25,8 +24,8 @@ def run_housekeeping(rt: Runtime) -> dict[str, int]:
         rotated = rotate_stale_apple_codes(
             session, now, timedelta(days=rt.settings.apple_code_max_age_days)
         )
-        purged = idempotency.purge(session, pos_settings(rt).idempotency_retention)
-        scans = purge_scan_records(session, pos_settings(rt), now)
+        purged = idempotency.purge(session, rt.pos_settings.idempotency_retention)
+        scans = purge_scan_records(session, rt.pos_settings, now)
         events = purge_delivered_events(
             session, now, timedelta(hours=rt.settings.outbox_retention_hours)
         )
