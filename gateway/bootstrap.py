@@ -24,6 +24,7 @@ from gateway.pos.settings import PosSettings
 from gateway.pos.store import build_pos_store
 from gateway.runtime import Runtime, StartupFailure
 from gateway.secret_box import SecretBox, load_or_create_dev_ring, parse_key_ring
+from gateway.services.console.rate_limits import SignInLimiter
 from gateway.services.issue.rate_limits import EnrollmentLimiter, EnrollmentLimits
 from gateway.services.keep_live.apple_push import build_apns_client
 from gateway.services.keep_live.google_callbacks import load_root_keys
@@ -122,6 +123,10 @@ def build_runtime(app: Flask) -> Runtime:
         pos_settings=pos_settings_for(settings),
         pos_store=build_pos_store(engine),
         enrollment_limiter=_enrollment_limiter(settings),
+        # Same storage as the enrollment limiter (its URI was checked just above).
+        signin_limiter=SignInLimiter(
+            settings.rate_limit_storage, settings.console_signins_per_address
+        ),
         google_save_signer=build_save_signer(settings, account),
         google_wallet=build_wallet_client(settings, account),
         google_root_keys=_or_failure(

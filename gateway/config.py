@@ -134,6 +134,10 @@ class Settings:
     idempotency_stale_seconds: int = _bounded(60, minimum=0)
     idempotency_retention_hours: int = _bounded(48, minimum=0)
     scan_record_retention_hours: int = _bounded(24, minimum=0)
+    # Operator console: minutes without a request after which a sign-in ends, and sign-in
+    # attempts one client address may make per 15 minutes (counted in RATE_LIMIT_STORAGE).
+    console_idle_minutes: int = _bounded(30, minimum=1)
+    console_signins_per_address: int = _bounded(20, minimum=1)
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> Settings:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from gateway.pos.checkout import CheckoutSigner
     from gateway.pos.settings import PosSettings
     from gateway.pos.store import PosStore
+    from gateway.services.console.rate_limits import SignInLimiter
     from gateway.services.issue.rate_limits import EnrollmentLimiter
     from passes.apple.apns import ApnsClient
     from passes.apple.pkpass import PassAssets
@@ -63,6 +64,7 @@ class Runtime:
     pos_settings: PosSettings
     pos_store: PosStore
     enrollment_limiter: EnrollmentLimiter
+    signin_limiter: SignInLimiter
     google_save_signer: SaveJwtSigner
     # None: not configured (objects stay queued).
     google_wallet: WalletClient | None

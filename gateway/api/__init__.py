@@ -19,9 +19,8 @@ def register_blueprints(app: Flask) -> None:
     from gateway.api.pages import bp as pages_bp
     from gateway.api.passes import bp as passes_bp
     from gateway.api.qr import bp as qr_bp
-    from gateway.api.stateless import StatelessSessions
+    from gateway.console import register as register_console
 
-    app.session_interface = StatelessSessions()
     register_error_handlers(app)
     url_guard.install(app)
     security_headers.install(app)
@@ -34,6 +33,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(apple_bp)
     app.register_blueprint(google_callback_bp)
     app.register_blueprint(consents_bp)
+    # Cookie sessions and CSRF checks exist only on /console (the other paths stay stateless).
+    register_console(app)
     for register in _optional_blueprints():
         register(app)
 

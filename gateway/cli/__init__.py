@@ -13,6 +13,7 @@ def register_commands(app: Flask) -> None:
     from gateway.cli.codes import codes_group
     from gateway.cli.keys import keys_group
     from gateway.cli.members import members_group
+    from gateway.cli.operators import operators_group
     from gateway.cli.pos_admin import (
         cards_group,
         holds_group,
@@ -36,6 +37,7 @@ def register_commands(app: Flask) -> None:
         points_group,
         holds_group,
         idempotency_group,
+        operators_group,
     ):
         app.cli.add_command(command)
 

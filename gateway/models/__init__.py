@@ -9,6 +9,7 @@ from gateway.models.enrollment import Enrollment
 from gateway.models.google_callback import GoogleCallbackNonce
 from gateway.models.ledger import LedgerEntry
 from gateway.models.member import Account, Consent, Member
+from gateway.models.operator import Operator, OperatorSession
 from gateway.models.outbox import AuditEvent, OutboxEvent
 from gateway.models.pos import (
     Accrual,
@@ -39,6 +40,8 @@ __all__ = [
     "IdempotencyRecord",
     "LedgerEntry",
     "Member",
+    "Operator",
+    "OperatorSession",
     "OutboxEvent",
     "Program",
     "ProgramImage",

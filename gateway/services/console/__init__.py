@@ -1,0 +1,1 @@
+"""Operator console use cases: accounts, sign-in, second factor."""
