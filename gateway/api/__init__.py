@@ -10,6 +10,7 @@ from flask import Flask
 def register_blueprints(app: Flask) -> None:
     """Attach every blueprint and the JSON error handler."""
     from gateway.api import body_limits, security_headers, url_guard
+    from gateway.api.admin import register as register_admin_api
     from gateway.api.apple_web_service import bp as apple_bp
     from gateway.api.consents import bp as consents_bp
     from gateway.api.enrollment import bp as enrollment_bp
@@ -35,6 +36,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(consents_bp)
     # Cookie sessions and CSRF checks exist only on /console (the other paths stay stateless).
     register_console(app)
+    register_admin_api(app)
     for register in _optional_blueprints():
         register(app)
 

@@ -15,6 +15,14 @@ csrf = CSRFProtect()
 
 def register(app: Flask) -> None:
     """Console cookie sessions, CSRF protection and the blueprint."""
+    # Each area's pages add their routes to the one blueprint when imported.
+    from gateway.console import (  # noqa: F401
+        api_key_pages,
+        member_pages,
+        program_pages,
+        reward_pages,
+        store_pages,
+    )
     from gateway.console.views import bp
 
     https = runtime(app).settings.public_base_url.lower().startswith("https://")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask import session as cookie
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
@@ -16,14 +16,32 @@ from gateway.services.console import operators, second_factor, signin
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
-# Shown on the home page until the items of the console that fill them are built.
-LATER_SECTIONS = (
-    ("Programs and branding", "marketer"),
-    ("Rewards and kill switches", "marketer"),
-    ("Stores and tills", "support"),
-    ("Members and cards", "support"),
-    ("Admin API keys", "admin"),
+# The console's sections: title, endpoint, roles that may open it.
+SECTIONS = (
+    ("Programs and branding", "console.programs", ("admin", "marketer")),
+    ("Rewards and kill switches", "console.rewards", ("admin", "marketer")),
+    ("Stores and tills", "console.stores", ("admin", "marketer", "support")),
+    ("Members and cards", "console.members", ("admin", "support")),
+    ("Operators", "console.operator_list", ("admin",)),
+    ("Admin API keys", "console.api_keys", ("admin",)),
 )
+
+
+@bp.app_context_processor
+def _sections() -> dict[str, object]:
+    """`console_sections`: the sections the signed-in operator's role may open."""
+
+    def console_sections() -> list[tuple[str, str]]:
+        operator = current_operator() if request.blueprint == "console" else None
+        if operator is None:
+            return []
+        return [
+            (title, endpoint)
+            for title, endpoint, roles in SECTIONS
+            if operator.role in roles and endpoint in current_app.view_functions
+        ]
+
+    return {"console_sections": console_sections}
 
 
 @bp.before_request
@@ -86,9 +104,7 @@ def logout() -> ResponseReturnValue:
 @signed_in
 def home() -> ResponseReturnValue:
     """Who is signed in, and the sections of the console."""
-    return render_template(
-        "console/home.html", operator=current_operator(), later_sections=LATER_SECTIONS
-    )
+    return render_template("console/home.html", operator=current_operator())
 
 
 @bp.route("/set-password/<token>", methods=["GET", "POST"])

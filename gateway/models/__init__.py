@@ -1,5 +1,6 @@
 """All tables; importing this module registers every model on Base.metadata."""
 
+from gateway.models.api_key import ApiKey
 from gateway.models.apple_device import AppleDevice, AppleRegistration
 from gateway.models.base import Base
 from gateway.models.card import Card, WalletPass
@@ -11,6 +12,7 @@ from gateway.models.ledger import LedgerEntry
 from gateway.models.member import Account, Consent, Member
 from gateway.models.operator import Operator, OperatorSession
 from gateway.models.outbox import AuditEvent, OutboxEvent
+from gateway.models.pass_refresh import PassRefresh
 from gateway.models.pos import (
     Accrual,
     IdempotencyRecord,
@@ -26,6 +28,7 @@ from gateway.models.program import Program, ProgramImage, Reward, Tier
 __all__ = [
     "Account",
     "Accrual",
+    "ApiKey",
     "AppleDevice",
     "AppleRegistration",
     "AuditEvent",
@@ -43,6 +46,7 @@ __all__ = [
     "Operator",
     "OperatorSession",
     "OutboxEvent",
+    "PassRefresh",
     "Program",
     "ProgramImage",
     "Redemption",

@@ -25,6 +25,15 @@ class LedgerEntry(Base):
             postgresql_where=text("remaining > 0"),
             sqlite_where=text("remaining > 0"),
         ),
+        # An operator's adjustment carries the form's (or API caller's) request id: a retry of
+        # the same request cannot add a second row.
+        Index(
+            "uq_ledger_adjustment_reference",
+            "reference",
+            unique=True,
+            postgresql_where=text("kind = 'adjustment'"),
+            sqlite_where=text("kind = 'adjustment'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

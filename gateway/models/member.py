@@ -35,6 +35,8 @@ class Member(Base):
     # key-share locks of concurrent consent inserts (a deadlock with a racing re-enrollment).
     consent_token_hash: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Membership closed and personal data pseudonymized on the member's request.
+    erased_at: Mapped[datetime | None] = mapped_column(default=None)
 
     account: Mapped[Account] = relationship(back_populates="member", uselist=False)
     consents: Mapped[list[Consent]] = relationship(back_populates="member")

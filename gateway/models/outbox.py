@@ -37,5 +37,6 @@ class AuditEvent(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(80))  # e.g. terminal:12, store:MAIN, operator, system
     action: Mapped[str] = mapped_column(String(60))
-    subject: Mapped[str] = mapped_column(String(80))
+    # Indexed: a member's or card's page lists its trail.
+    subject: Mapped[str] = mapped_column(String(80), index=True)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.models.base import Base, BigId, Points, utcnow
@@ -23,6 +23,12 @@ class Store(Base):
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    # IANA name: the store's day for reports and its sending hours for messages.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # For pass locations (relevant when the phone is near the store).
+    latitude: Mapped[float | None] = mapped_column(Float, default=None)
+    longitude: Mapped[float | None] = mapped_column(Float, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -40,6 +46,8 @@ class Terminal(Base):
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Written at most once a minute by the till's requests (see pos.terminals.touch).
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class UsedCode(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import ForeignKey, LargeBinary, Numeric, String, UniqueConstraint
@@ -23,6 +24,11 @@ class Program(Base):
     foreground_color: Mapped[str] = mapped_column(String(7), default="#ffffff")
     label_color: Mapped[str] = mapped_column(String(7), default="#d1d5db")
     points_label: Mapped[str] = mapped_column(String(40), default="Points")
+    # ISO 4217: accruals and refunds in another currency are refused (`currency_mismatch`).
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    # What one point is worth in `currency`: the liability figure of the reports.
+    point_value: Mapped[Decimal] = mapped_column(Numeric(12, 4), default=Decimal("0.01"))
+    terms_url: Mapped[str] = mapped_column(String(300), default="")
     terms_text: Mapped[str] = mapped_column(String(2000), default="")
     support_url: Mapped[str] = mapped_column(String(300), default="")
     totp_period_seconds: Mapped[int] = mapped_column(default=30)
@@ -42,6 +48,8 @@ class Program(Base):
     daily_redemption_limit: Mapped[int | None] = mapped_column(default=None)
     # GET /pos/v1/cards/<number> needs an open checkout of the till for that card.
     card_lookup_requires_checkout: Mapped[bool] = mapped_column(default=False)
+    # Bumped by every operator edit: a save based on an older version is a conflict.
+    version: Mapped[int] = mapped_column(default=1)
 
     tiers: Mapped[list[Tier]] = relationship(
         back_populates="program", order_by="Tier.threshold", cascade="all, delete-orphan"
@@ -89,6 +97,13 @@ class Reward(Base):
     per_member_daily_limit: Mapped[int | None] = mapped_column(default=None)
     min_tier: Mapped[str | None] = mapped_column(String(40), default=None)
     discount_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2), default=None)
+    # The reward's own campaign budget in points (None: unlimited) and what redemptions took.
+    budget_points: Mapped[int | None] = mapped_column(Points, default=None)
+    spent_points: Mapped[int] = mapped_column(Points, default=0)
+    # A retired reward is kept for history (redemptions point at it) but never offered again.
+    retired_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Bumped by every operator edit: a save based on an older version is a conflict.
+    version: Mapped[int] = mapped_column(default=1)
 
     program: Mapped[Program] = relationship(back_populates="rewards")
 

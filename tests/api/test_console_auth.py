@@ -10,50 +10,14 @@ from datetime import timedelta
 import pyotp
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
 from gateway.models.base import utcnow
 from gateway.models.operator import Operator, OperatorSession
-from gateway.models.outbox import AuditEvent
 from gateway.runtime import runtime
 from gateway.services.console import operators, signin
+from tests.console_helpers import PASSWORD, audits, csrf_of, make_operator, sign_in
 from tests.integration.conftest import race
-
-PASSWORD = "correct horse battery"
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def make_operator(app: Flask, email: str, role: str = "admin", password: str = PASSWORD) -> int:
-    """An operator with a password, through the services the CLI and the page use."""
-    with runtime(app).sessions() as session:
-        operator, link = operators.create_operator(session, email, role, "test")
-        operators.set_password(session, link.token, password, password)
-        return operator.id
-
-
-def csrf_of(client: FlaskClient, path: str) -> str:
-    page = client.get(path)
-    match = _CSRF.search(page.get_data(as_text=True))
-    assert match, page.get_data(as_text=True)
-    return match.group(1)
-
-
-def sign_in(client: FlaskClient, email: str, password: str = PASSWORD, code: str = ""):
-    token = csrf_of(client, "/console/login")
-    return client.post(
-        "/console/login",
-        data={"csrf_token": token, "email": email, "password": password, "code": code},
-    )
-
-
-def audits(app: Flask, action: str) -> list[AuditEvent]:
-    with runtime(app).sessions() as session:
-        return list(
-            session.scalars(
-                select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
-            )
-        )
 
 
 def operator_row(app: Flask, operator_id: int) -> Operator:
@@ -109,7 +73,7 @@ def test_sign_in_shows_who_and_the_role_and_sets_a_strict_cookie(app, client):
     home = client.get("/console")
     text = home.get_data(as_text=True)
     assert home.status_code == 200
-    assert "boss@example.com" in text and ">admin<" in text and "Not available yet." in text
+    assert "boss@example.com" in text and ">admin<" in text and "/console/operators" in text
     assert audits(app, "operator.signed_in")
 
 
@@ -300,7 +264,7 @@ def test_totp_enrolment_then_sign_in_requires_the_code(app, client):
     page = client.get("/console/account/2fa").get_data(as_text=True)
     assert 'src="data:image/svg+xml' in page
     secret = re.search(r'id="secret">([A-Z2-7]+)<', page).group(1)
-    token = _CSRF.search(page).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     totp = pyotp.TOTP(secret)
 
     wrong = client.post("/console/account/2fa", data={"csrf_token": token, "code": "000000"})

@@ -1,0 +1,1 @@
+"""Admin API: programs (filled in by the console work on this area)."""

@@ -1,0 +1,1 @@
+"""Admin API: stores (filled in by the console work on this area)."""

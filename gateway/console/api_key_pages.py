@@ -1,0 +1,1 @@
+"""Console pages: api keys (filled in by the console work on this area)."""

@@ -1,0 +1,1 @@
+"""Console pages: members (filled in by the console work on this area)."""

@@ -1,0 +1,1 @@
+"""Console pages: stores (filled in by the console work on this area)."""
