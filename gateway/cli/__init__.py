@@ -9,7 +9,11 @@ from flask.cli import FlaskGroup
 
 def register_commands(app: Flask) -> None:
     """Attach every command group to the app's CLI."""
-    import gateway.cli.cards  # noqa: F401  (adds revoke/replace to the cards group)
+    # These modules add commands to groups defined elsewhere.
+    import gateway.cli.cards  # revoke/replace on the cards group
+    import gateway.cli.point_adjustments  # adjust on the points group
+    import gateway.cli.program_switches  # noqa: F401  (pause/resume on the programs group)
+    from gateway.cli.api_keys import api_keys_group
     from gateway.cli.codes import codes_group
     from gateway.cli.keys import keys_group
     from gateway.cli.members import members_group
@@ -22,6 +26,8 @@ def register_commands(app: Flask) -> None:
         stores_group,
         terminals_group,
     )
+    from gateway.cli.programs import programs_group
+    from gateway.cli.rewards import rewards_group
     from gateway.cli.setup import demo_command, init_command, worker_command
 
     for command in (
@@ -38,6 +44,9 @@ def register_commands(app: Flask) -> None:
         holds_group,
         idempotency_group,
         operators_group,
+        programs_group,
+        rewards_group,
+        api_keys_group,
     ):
         app.cli.add_command(command)
 

@@ -1,0 +1,1 @@
+"""`gateway points adjust`: an operator's correction of a member's points."""

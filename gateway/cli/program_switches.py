@@ -1,0 +1,1 @@
+"""`gateway programs pause|resume`: the program's kill switch."""
