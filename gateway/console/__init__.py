@@ -18,7 +18,9 @@ def register(app: Flask) -> None:
     # Each area's pages add their routes to the one blueprint when imported.
     from gateway.console import (  # noqa: F401
         api_key_pages,
+        branding_pages,
         member_pages,
+        operator_pages,
         program_pages,
         reward_pages,
         store_pages,

@@ -1,0 +1,1 @@
+"""Console pages: operators and their accounts (admins)."""
