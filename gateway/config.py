@@ -66,6 +66,8 @@ class Settings:
     apple_team_id: str = ""
     # Google service-account JSON file. Empty means the dev key in <instance>/certs.
     google_service_account: str = ""
+    # Google Wallet issuer id of programs created in the console; empty: the development issuer.
+    google_issuer_id: str = ""
     # Wallet REST base URL; empty means "no Google API reachable": objects are queued.
     google_api_base_url: str = ""
     # Comma-separated origins in save JWTs; empty means the public base URL.
@@ -114,6 +116,16 @@ class Settings:
     pass_link_ttl_seconds: int = _bounded(86400, minimum=0)
     # How long delivered outbox events are kept before the housekeeping chore deletes them.
     outbox_retention_hours: int = _bounded(168, minimum=0)
+    # Failed deliveries of one event before it stops retrying and waits as a dead letter for an
+    # operator (retry or discard on the operations page).
+    outbox_max_attempts: int = _bounded(15, minimum=1)
+    # Logs: "text" or "json" (one JSON object per line, with the request id).
+    log_format: str = "text"
+    # When set, /metrics asks for `Authorization: Bearer <token>`; empty: open (keep it on an
+    # internal network, as deploy/nginx.conf does).
+    metrics_token: str = ""
+    # /readyz fails when no worker reported a run of the outbox delivery for this long.
+    ready_worker_seconds: int = _bounded(120, minimum=1)
     # One-time codes: accepted TOTP drift, and the age at which an unused Apple code is replaced.
     totp_backward_steps: int = _bounded(1, minimum=0)
     totp_forward_steps: int = _bounded(1, minimum=0)
@@ -138,6 +150,10 @@ class Settings:
     # attempts one client address may make per 15 minutes (counted in RATE_LIMIT_STORAGE).
     console_idle_minutes: int = _bounded(30, minimum=1)
     console_signins_per_address: int = _bounded(20, minimum=1)
+    # Operator console: wrong sign-ins (or wrong codes when turning two-step sign-in off) that
+    # lock an account, and for how many minutes the lock lasts.
+    console_failed_signins_before_lock: int = _bounded(5, minimum=1, maximum=100)
+    console_lock_minutes: int = _bounded(15, minimum=1, maximum=10080)
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> Settings:

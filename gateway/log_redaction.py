@@ -1,10 +1,11 @@
 """Bearer tokens in request paths never reach the logs.
 
-Download tokens (`/api/v1/passes/apple/<token>.pkpass`), consent tokens (`/api/v1/consents/<token>`)
-and enrollment ids (`/api/v1/enrollments/<id>/verify`) are credentials: an access log that kept
-them would hand out passes, consents and code guesses to whoever reads it. Werkzeug's request log,
-Flask's error log and gunicorn's logs (gateway.gunicorn_logging, gunicorn.conf.py) replace them
-with `…`.
+Download tokens (`/api/v1/passes/apple/<token>.pkpass`), consent tokens
+(`/api/v1/consents/<token>`), enrollment ids (`/api/v1/enrollments/<id>/verify`) and operators'
+set-password links (`/console/set-password/<token>`) are credentials: an access log that kept
+them would hand out passes, consents, code guesses and console accounts to whoever reads it.
+Werkzeug's request log, Flask's error log and gunicorn's logs (gateway.gunicorn_logging,
+gunicorn.conf.py) replace them with `…`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from flask import Flask
 
 REDACTED = "…"
 _BEARER_SEGMENTS = re.compile(
-    r"(/api/v1/(?:passes/apple|consents|enrollments)/)[^/?#\s\"'.]+",
+    r"(/api/v1/(?:passes/apple|consents|enrollments)/|/console/set-password/)[^/?#\s\"'.]+",
 )
 # Loggers that write request lines: Werkzeug's development server, gunicorn's access and
 # error logs.

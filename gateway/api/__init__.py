@@ -17,16 +17,20 @@ def register_blueprints(app: Flask) -> None:
     from gateway.api.errors import register_error_handlers
     from gateway.api.google_callback import bp as google_callback_bp
     from gateway.api.health import bp as health_bp
+    from gateway.api.metrics import bp as metrics_bp
     from gateway.api.pages import bp as pages_bp
     from gateway.api.passes import bp as passes_bp
     from gateway.api.qr import bp as qr_bp
     from gateway.console import register as register_console
+    from gateway.observability import install as install_observability
 
     register_error_handlers(app)
+    install_observability(app)
     url_guard.install(app)
     security_headers.install(app)
     body_limits.install(app)
     app.register_blueprint(health_bp)
+    app.register_blueprint(metrics_bp)
     app.register_blueprint(enrollment_bp)
     app.register_blueprint(passes_bp)
     app.register_blueprint(pages_bp)

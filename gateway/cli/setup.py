@@ -9,9 +9,8 @@ from flask.cli import with_appcontext
 
 from gateway.migrate import upgrade_to_head
 from gateway.runtime import request_session, runtime
-from gateway.services.chores.housekeeping import run_housekeeping
+from gateway.services.chores.worker import Worker
 from gateway.services.issue.demo import DEMO_MEMBERS, ensure_demo
-from gateway.services.keep_live.outbox import deliver_pending
 
 
 @click.command("init")
@@ -65,15 +64,11 @@ def demo_command() -> None:
 @with_appcontext
 def worker_command(once: bool, interval: float, chores_every: float) -> None:
     """Deliver outbox events (APNs, Google, CRM webhooks) with retry, and do the chores."""
-    rt = runtime()
-    next_chores = 0.0
+    worker = Worker(runtime(), chores_every)
     while True:
-        if time.monotonic() >= next_chores:
-            done = run_housekeeping(rt)
-            next_chores = time.monotonic() + chores_every
-            if once or any(done.values()):
-                click.echo("housekeeping: " + ", ".join(f"{k} {v}" for k, v in done.items()))
-        delivered = deliver_pending(rt)
+        delivered, done = worker.round()
+        if done is not None and (once or any(done.values())):
+            click.echo("housekeeping: " + ", ".join(f"{k} {v}" for k, v in done.items()))
         if once:
             click.echo(f"delivered {delivered} event(s)")
             return

@@ -24,6 +24,7 @@ from gateway.models.pos import (
     UsedCode,
 )
 from gateway.models.program import Program, ProgramImage, Reward, Tier
+from gateway.models.worker_heartbeat import WorkerHeartbeat
 
 __all__ = [
     "Account",
@@ -58,4 +59,5 @@ __all__ = [
     "Tier",
     "UsedCode",
     "WalletPass",
+    "WorkerHeartbeat",
 ]

@@ -26,6 +26,9 @@ class OutboxEvent(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(String(500), default=None)
+    # Set when the event failed OUTBOX_MAX_ATTEMPTS times: it stops retrying until an operator
+    # retries or discards it (a dead letter).
+    dead_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class AuditEvent(Base):

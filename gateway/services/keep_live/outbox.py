@@ -76,7 +76,11 @@ def deliver_pending(rt: Runtime, *, limit: int = 100, kinds: set[str] | None = N
     with rt.sessions() as session:
         query = (
             select(OutboxEvent)
-            .where(OutboxEvent.delivered_at.is_(None), OutboxEvent.next_attempt_at <= utcnow())
+            .where(
+                OutboxEvent.delivered_at.is_(None),
+                OutboxEvent.dead_at.is_(None),
+                OutboxEvent.next_attempt_at <= utcnow(),
+            )
             .order_by(OutboxEvent.id)
             .limit(limit)
         )
@@ -95,8 +99,15 @@ def deliver_pending(rt: Runtime, *, limit: int = 100, kinds: set[str] | None = N
                 backoff = min(2**event.attempts * 5, MAX_BACKOFF_SECONDS)
                 event.next_attempt_at = utcnow() + timedelta(seconds=backoff)
                 event.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                if event.attempts >= rt.settings.outbox_max_attempts:
+                    event.dead_at = utcnow()
                 log.warning(
-                    "outbox %s (%s) failed: %s", event.event_id, event.kind, type(exc).__name__
+                    "outbox %s (%s) failed (attempt %d%s): %s",
+                    event.event_id,
+                    event.kind,
+                    event.attempts,
+                    ", now a dead letter" if event.dead_at else "",
+                    type(exc).__name__,
                 )
             else:
                 event.delivered_at = utcnow()
