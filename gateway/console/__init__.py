@@ -20,6 +20,7 @@ def register(app: Flask) -> None:
         api_key_pages,
         branding_pages,
         member_pages,
+        operations_pages,
         operator_pages,
         program_pages,
         reward_pages,

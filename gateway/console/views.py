@@ -8,9 +8,8 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 
 from gateway.console import csrf
-from gateway.console.auth import SESSION_KEY, current_operator, require_role, signed_in
+from gateway.console.auth import SESSION_KEY, current_operator, signed_in
 from gateway.domain.errors import GatewayError
-from gateway.models.base import utcnow
 from gateway.runtime import request_session, runtime
 from gateway.services.console import operators, second_factor, signin
 
@@ -24,6 +23,7 @@ SECTIONS = (
     ("Members and cards", "console.members", ("admin", "support")),
     ("Operators", "console.operator_list", ("admin",)),
     ("Admin API keys", "console.api_keys", ("admin",)),
+    ("Operations", "console.operations", ("admin",)),
 )
 
 
@@ -161,15 +161,3 @@ def two_factor() -> ResponseReturnValue:
         error=error,
     )
     return page, status
-
-
-@bp.get("/operators")
-@require_role("admin")
-def operator_list() -> ResponseReturnValue:
-    """Every operator with role, second factor and state (admins only)."""
-    return render_template(
-        "console/operators.html",
-        operator=current_operator(),
-        operators=operators.list_operators(request_session()),
-        now=utcnow(),
-    )
