@@ -23,6 +23,7 @@ def register(app: Flask) -> None:
         operations_pages,
         operator_pages,
         program_pages,
+        report_pages,
         reward_pages,
         store_pages,
     )

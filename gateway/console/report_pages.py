@@ -1,0 +1,1 @@
+"""Console pages: the program dashboard (reports and KPIs)."""
