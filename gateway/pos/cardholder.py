@@ -158,7 +158,8 @@ def _json_rows(dialect: str, *columns: Any) -> Any:
 
 
 def rewards_json(dialect: str, program_id: Any) -> Any:
-    """Scalar subquery: the program's rewards as JSON text (fresh: kill switches and stock)."""
+    """Scalar subquery: the program's offered (not retired) rewards as JSON text, fresh: kill
+    switches, stock and what is left of each reward's budget."""
     return (
         select(
             _json_rows(
@@ -170,9 +171,10 @@ def rewards_json(dialect: str, program_id: Any) -> Any:
                 Reward.enabled,
                 Reward.stock,
                 Reward.min_tier,
+                Reward.budget_points - Reward.spent_points,  # NULL: no budget
             )
         )
-        .where(Reward.program_id == program_id)
+        .where(Reward.program_id == program_id, Reward.retired_at.is_(None))
         .correlate_except(Reward)
         .scalar_subquery()
     )
@@ -203,12 +205,27 @@ class RewardRow:
     enabled: bool
     stock: int | None
     min_tier: str | None
+    budget_left: int | None
+
+    @property
+    def within_budget(self) -> bool:
+        """Whether the reward's own campaign budget still covers one redemption."""
+        return self.budget_left is None or self.budget_left >= self.cost_points
 
 
 def parse_rewards(text: str | None) -> list[RewardRow]:
     """The rewards of `rewards_json`, ordered by cost then id."""
     rows = [
-        RewardRow(int(r[0]), r[1], r[2], int(r[3]), bool(r[4]), r[5], r[6])
+        RewardRow(
+            int(r[0]),
+            r[1],
+            r[2],
+            int(r[3]),
+            bool(r[4]),
+            r[5],
+            r[6],
+            int(r[7]) if r[7] is not None else None,
+        )
         for r in json.loads(text or "[]")
         if r[0] is not None
     ]

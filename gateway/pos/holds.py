@@ -22,12 +22,23 @@ def redemption_ref(redemption: Redemption) -> str:
 def give_back_limits(
     session: Session, holder: Cardholder, reward_id: int | None, points: int
 ) -> None:
-    """Return a reward's unit of stock and the campaign budget a redemption had taken."""
+    """Return a reward's unit of stock, its budget and the program's campaign budget that a
+    redemption had taken (a budget only while one is set: without one nothing was charged)."""
     if reward_id is not None:
         session.execute(
             update(Reward)
             .where(Reward.id == reward_id, Reward.stock.is_not(None))
             .values(stock=Reward.stock + 1)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            update(Reward)
+            .where(
+                Reward.id == reward_id,
+                Reward.budget_points.is_not(None),
+                Reward.spent_points >= points,
+            )
+            .values(spent_points=Reward.spent_points - points)
             .execution_options(synchronize_session=False)
         )
     if holder.campaign_budget_points is not None:

@@ -219,6 +219,7 @@ def _answer(
                 holder.redemptions_enabled
                 and reward.enabled
                 and (reward.stock is None or reward.stock > 0)
+                and reward.within_budget
                 and reward.cost_points <= spendable
                 and meets_min_tier(holder.tier, reward.min_tier, read.tiers)
             ),

@@ -69,9 +69,7 @@ def create_redemption(
             outcome = redeem_within(session, rt, key_hash, call, request)
         except KeyConflict as conflict:
             session.rollback()
-            return replay_after_conflict(
-                session, conflict.terminal_id, call.key, call.request_hash
-            )
+            return replay_after_conflict(session, conflict.terminal_id, call.key, call.request_hash)
         session.commit()
         return outcome
 
@@ -139,7 +137,7 @@ def redeem_within(
     _take_stock_and_budget(session, holder, reward, points)
     wrote_before = bool(
         released
-        or (reward is not None and reward.stock is not None)
+        or (reward is not None and (reward.stock is not None or reward.budget_points is not None))
         or holder.campaign_budget_points is not None
     )
     public_id = "rdm_" + secrets.token_hex(10)
@@ -147,9 +145,7 @@ def redeem_within(
     origin = Origin(
         terminal.actor, terminal.store_id, order.id if order else None, f"redemption:{public_id}"
     )
-    movement = (
-        Movement("redemption", -points) if request.capture else Movement("hold", 0, points)
-    )
+    movement = Movement("redemption", -points) if request.capture else Movement("hold", 0, points)
     status = "captured" if request.capture else "held"
     hold_expires_at = None if request.capture else now + rt.pos_settings.hold_ttl
     # The account row is locked since the read, so the balance after is known exactly.
@@ -216,6 +212,8 @@ def _created(
 
 
 def _check_reward(session: Session, holder: Cardholder, reward: RewardPick) -> RewardPick:
+    if reward.retired_at is not None:
+        raise errors.reward_unavailable(f"{reward.name} is no longer offered")
     if not reward.enabled:
         raise errors.reward_unavailable(f"{reward.name} is not available right now")
     if reward.stock is not None and reward.stock <= 0:
@@ -253,7 +251,10 @@ def _check_daily_limits(
 def _take_stock_and_budget(
     session: Session, holder: Cardholder, reward: RewardPick | None, points: int
 ) -> None:
-    """Atomic conditional decrements: stock never below zero, budget never exceeded."""
+    """Atomic conditional decrements: stock never below zero, budgets never exceeded.
+
+    Each is one conditional UPDATE: concurrent redemptions queue on the row and each re-checks
+    the condition on the row as the one before left it, so no two can take the last unit."""
     if reward is not None and reward.stock is not None:
         taken = session.execute(
             update(Reward)
@@ -263,6 +264,19 @@ def _take_stock_and_budget(
         )
         if getattr(taken, "rowcount", 0) != 1:
             raise errors.reward_unavailable(f"{reward.name} is out of stock")
+    if reward is not None and reward.budget_points is not None:
+        charged = session.execute(
+            update(Reward)
+            .where(
+                Reward.id == reward.id,
+                Reward.budget_points.is_not(None),
+                Reward.spent_points + points <= Reward.budget_points,
+            )
+            .values(spent_points=Reward.spent_points + points)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(charged, "rowcount", 0) != 1:
+            raise errors.limit_reached(f"the campaign budget of {reward.name} is used up")
     if holder.campaign_budget_points is not None:
         spent = session.execute(
             update(Program)
