@@ -1,4 +1,5 @@
-"""Request body caps: 64 KiB app-wide (MAX_CONTENT_LENGTH), lower per blueprint (POS: 16 KiB).
+"""Request body caps: 64 KiB app-wide (MAX_CONTENT_LENGTH), lower per blueprint (POS: 16 KiB),
+or set per endpoint (console image uploads: higher).
 
 Werkzeug enforces `request.max_content_length` on a declared Content-Length, and on a chunked
 body it stops reading at the cap, but hands back the truncated prefix without an error when the
@@ -13,6 +14,7 @@ from flask import Flask, current_app, request
 from gateway.domain.errors import GatewayError
 
 _EXTENSION = "gateway.body_limits"
+_ENDPOINTS = "gateway.body_limits.endpoints"
 
 
 def too_large() -> GatewayError:
@@ -25,6 +27,11 @@ def set_blueprint_limit(app: Flask, blueprint: str, max_bytes: int) -> None:
     app.extensions.setdefault(_EXTENSION, {})[blueprint] = max_bytes
 
 
+def set_endpoint_limit(app: Flask, endpoint: str, max_bytes: int) -> None:
+    """Cap one endpoint's bodies (above or below the app-wide limit: image uploads)."""
+    app.extensions.setdefault(_ENDPOINTS, {})[endpoint] = max_bytes
+
+
 def install(app: Flask) -> None:
     """Apply the caps before every request's handlers (and blueprint hooks) run."""
     app.extensions.setdefault(_EXTENSION, {})
@@ -33,7 +40,10 @@ def install(app: Flask) -> None:
 
 def _apply_limit() -> None:
     limits: dict[str, int] = current_app.extensions[_EXTENSION]
-    if request.blueprint in limits:
+    endpoints: dict[str, int] = current_app.extensions.get(_ENDPOINTS, {})
+    if request.endpoint in endpoints:
+        request.max_content_length = endpoints[request.endpoint]
+    elif request.blueprint in limits:
         request.max_content_length = limits[request.blueprint]
     cap = request.max_content_length
     if cap is None:
