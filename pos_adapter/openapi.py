@@ -61,6 +61,9 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
               "attempts are counted and lock the card."),
     ErrorCode("idempotency_key_reused", 422, "The Idempotency-Key was already used with a "
               "different body; use a new key for a new operation."),
+    ErrorCode("currency_mismatch", 422, "The order's currency is not the program's: points "
+              "are earned and refunded only in the program's currency. Redemptions are in "
+              "points, so their order's currency is not checked."),
     ErrorCode("payload_too_large", 413, "The body is larger than 16 KiB."),
     ErrorCode("card_locked", 423, "Too many failed codes: the card is locked for scanning for a "
               "while."),
@@ -214,6 +217,8 @@ def _schemas() -> Json:
                                          "`validation_error`, field order.total) when the "
                                          "gateway knows no total for the order, i.e. it was "
                                          "only redeemed on without one; else it must match."},
+                "currency": _str("ISO 4217 currency of the refund; when sent it must be the "
+                                 "program's (422 `currency_mismatch`).", pattern="^[A-Z]{3}$"),
             },
             ["id", "refund_total"],
         ),
@@ -462,7 +467,8 @@ def _paths() -> Json:
                     "transaction; the balance never goes below zero. With `capture: false` "
                     "the points are only held (two-phase); capture or void the hold later. "
                     "Held points not captured within the hold TTL (default 30 min) return by "
-                    "themselves."
+                    "themselves. An optional order's currency is recorded, not checked: "
+                    "redemptions are in points, not money."
                 ),
                 "parameters": [_IDEMPOTENCY],
                 "requestBody": _json_body(
@@ -518,7 +524,9 @@ def _paths() -> Json:
                 "description": (
                     "Points from the order total with the tier multiplier, by checkout token or "
                     "by bare card number (program policy). An order id is accrued once per "
-                    "store: a repeat returns the first accrual with 200, whatever the key."
+                    "store: a repeat returns the first accrual with 200, whatever the key. "
+                    "The order must be in the program's currency (else 422 "
+                    "`currency_mismatch`)."
                 ),
                 "parameters": [_IDEMPOTENCY],
                 "requestBody": _json_body(
@@ -534,8 +542,8 @@ def _paths() -> Json:
                           accrual_example),
                     **_ok(200, "This store's order id was already accrued: the first accrual.",
                           "AccrualResponse", accrual_example),
-                    **_error_responses(*keyed, "validation_error", "checkout_expired",
-                                       "unknown_card", "card_revoked"),
+                    **_error_responses(*keyed, "validation_error", "currency_mismatch",
+                                       "checkout_expired", "unknown_card", "card_revoked"),
                 },
             }
         },
@@ -547,7 +555,8 @@ def _paths() -> Json:
                 "description": (
                     "Reverses the order's accrued points in proportion to the refunded amount "
                     "and returns points of redemptions tied to the order per program policy; "
-                    "never twice, whatever the retries."
+                    "never twice, whatever the retries. An `order.currency`, when sent, must be "
+                    "the program's (else 422 `currency_mismatch`)."
                 ),
                 "parameters": [_IDEMPOTENCY],
                 "requestBody": _json_body(
@@ -559,7 +568,8 @@ def _paths() -> Json:
                           refund_example),
                     **_ok(200, "The same refund again (a retry): its first result.",
                           "RefundResponse", refund_example),
-                    **_error_responses(*keyed, "validation_error", "not_found"),
+                    **_error_responses(*keyed, "validation_error", "currency_mismatch",
+                                       "not_found"),
                 },
             }
         },

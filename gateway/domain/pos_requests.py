@@ -59,6 +59,8 @@ class RefundRequest:
     refund_key: str
     # The order's full total, for an order the gateway knows no total of (redemptions only).
     order_total: Decimal | None = None
+    # The refund's currency when the till sends it (it must be the program's).
+    currency: str | None = None
 
 
 def scan_text(body: dict[str, Any]) -> str:
@@ -172,8 +174,9 @@ def accrual_request(body: dict[str, Any]) -> AccrualRequest:
 
 
 def refund_request(body: dict[str, Any]) -> RefundRequest:
-    """Parse `POST /refunds`: `order.id`, `order.refund_total`, optional `order.refund_id` and
-    `order.total` (needed when the order was only redeemed on, without a total).
+    """Parse `POST /refunds`: `order.id`, `order.refund_total`, optional `order.refund_id`,
+    `order.currency` and `order.total` (needed when the order was only redeemed on, without a
+    total).
 
     Without a refund id, two refunds of the same order and amount are taken as one retried refund.
     """
@@ -185,8 +188,10 @@ def refund_request(body: dict[str, Any]) -> RefundRequest:
     if total <= 0:
         raise validation_error("order.refund_total", "must be more than zero")
     order_total = money(raw["total"], "order.total") if raw.get("total") is not None else None
+    raw_currency = raw.get("currency")
+    currency = _currency(raw_currency, "order.currency") if raw_currency is not None else None
     refund_id = raw.get("refund_id")
     if refund_id is None:
-        return RefundRequest(order_id, total, f"total:{total}", order_total)
+        return RefundRequest(order_id, total, f"total:{total}", order_total, currency)
     key = f"id:{_text(refund_id, 'order.refund_id', 100)}"
-    return RefundRequest(order_id, total, key, order_total)
+    return RefundRequest(order_id, total, key, order_total, currency)

@@ -15,6 +15,7 @@ from gateway.domain.pos_requests import AccrualRequest, check_accrual_fits
 from gateway.models.base import utcnow
 from gateway.models.member import Member
 from gateway.models.pos import Accrual
+from gateway.models.program import Program
 from gateway.pos import cardholder, errors
 from gateway.pos.cardholder import Cardholder, tier_rules
 from gateway.pos.checkout import CheckoutSigner, live_checkout
@@ -38,6 +39,7 @@ def accrue(
     """Earn points for an order; a repeat of the same store + order answers the first accrual."""
     now = utcnow()
     order = request.order
+    check_currency(session, terminal, order.currency)
     first = _existing(session, terminal, order.id)
     if first is not None:
         return first
@@ -89,6 +91,18 @@ def accrue(
             "member": {"tier": tier},
         },
     )
+
+
+def check_currency(session: Session, terminal: TerminalContext, currency: str | None) -> None:
+    """422 `currency_mismatch` when an order's currency is not the program's (None: not given).
+
+    Checked before anything else, a retry included: 10000 JPY on a EUR program must never earn
+    points at the EUR rate."""
+    if currency is None:
+        return
+    expected = session.scalar(select(Program.currency).where(Program.id == terminal.program_id))
+    if expected is not None and currency != expected:
+        raise errors.currency_mismatch(expected, currency)
 
 
 def _cardholder(

@@ -72,6 +72,16 @@ def checkout_required() -> GatewayError:
     )
 
 
+def currency_mismatch(program_currency: str, order_currency: str) -> GatewayError:
+    """422: the order is in another currency than the program earns in (points would be wrong)."""
+    return GatewayError(
+        "currency_mismatch",
+        f"this program counts in {program_currency}; the order is in {order_currency}",
+        422,
+        field="order.currency",
+    )
+
+
 def code_rejected() -> GatewayError:
     """422: the one-time code does not match."""
     return GatewayError("code_rejected", "the code on the card is not valid", 422)

@@ -19,6 +19,7 @@ from gateway.domain.points import proportional_points
 from gateway.domain.pos_requests import RefundRequest
 from gateway.models.base import utcnow
 from gateway.models.pos import Accrual, Redemption, Refund
+from gateway.pos.accruals import check_currency
 from gateway.pos.cardholder import Cardholder, by_account
 from gateway.pos.idempotency import IdempotentCall, PosAnswer, StoredAnswer, keyed_unit
 from gateway.pos.ledger import Balance, Movement, Origin, apply_change, lock_account
@@ -36,6 +37,7 @@ def create_refund(
 def refund(session: Session, terminal: TerminalContext, request: RefundRequest) -> PosAnswer:
     """Apply one refund of an order (201), or answer the same refund again (200)."""
     now = utcnow()
+    check_currency(session, terminal, request.currency)
     account_id = _order_account(session, terminal, request.order_id)
     lock_account(session, account_id)
     first = _existing(session, terminal, request)

@@ -16,6 +16,7 @@ from gateway.services.issue.programs import (
     TierSpec,
     create_program,
     find_program,
+    wallet_ids,
 )
 from passes.codes import luhn_check_digit
 
@@ -29,15 +30,15 @@ DEMO_MEMBERS = [
 
 
 def demo_spec(rt: Runtime) -> ProgramSpec:
-    """The demo program, using the pass type and team ids of the loaded certificate."""
-    signer = rt.credentials.apple_signer
+    """The demo program, with the wallet ids every program gets (`wallet_ids`)."""
+    ids = wallet_ids(rt)
     return ProgramSpec(
         slug=DEMO_SLUG,
         name="Demo Rewards",
         organization="Demo Coffee Co.",
-        apple_pass_type_id=signer.pass_type_id,
-        apple_team_id=signer.team_id,
-        google_issuer_id="3388000000000000000",
+        apple_pass_type_id=ids.apple_pass_type_id,
+        apple_team_id=ids.apple_team_id,
+        google_issuer_id=ids.google_issuer_id,
         background_color="#3b2f2f",
         foreground_color="#fff8e7",
         label_color="#e0c9a6",

@@ -1,4 +1,7 @@
-"""Creating and configuring loyalty programs."""
+"""The one builder of a program's rows (the demo, the operator service and tests use it).
+
+Validation of operator input lives in gateway/services/operate/programs.py, which builds a
+ProgramSpec from a checked mapping and calls `create_program` here."""
 
 from __future__ import annotations
 
@@ -10,6 +13,27 @@ from sqlalchemy.orm import Session
 
 from gateway.demo_images import demo_images
 from gateway.models.program import Program, ProgramImage, Reward, Tier
+from gateway.runtime import Runtime
+
+# The issuer of the development Google service account (GATEWAY_GOOGLE_ISSUER_ID unset).
+DEV_GOOGLE_ISSUER_ID = "3388000000000000000"
+
+
+@dataclass(frozen=True)
+class WalletIds:
+    """The wallet identifiers a program's passes carry (never typed by an operator)."""
+
+    apple_pass_type_id: str
+    apple_team_id: str
+    google_issuer_id: str
+
+
+def wallet_ids(rt: Runtime) -> WalletIds:
+    """The pass type and team of the loaded Apple certificate, and the configured Google issuer
+    (GATEWAY_GOOGLE_ISSUER_ID; the development issuer when unset)."""
+    signer = rt.credentials.apple_signer
+    issuer = rt.settings.google_issuer_id.strip() or DEV_GOOGLE_ISSUER_ID
+    return WalletIds(signer.pass_type_id, signer.team_id, issuer)
 
 
 @dataclass(frozen=True)
@@ -50,6 +74,11 @@ class ProgramSpec:
     totp_digits: int = 8
     terms_text: str = "Points are valid for 12 months. Terms at the store."
     support_url: str = "https://example.com/support"
+    terms_url: str = ""
+    currency: str = "EUR"
+    point_value: Decimal = Decimal("0.01")
+    points_per_currency_unit: Decimal = Decimal(1)
+    points_validity_days: int = 365
     tiers: list[TierSpec] = field(default_factory=list)
     rewards: list[RewardSpec] = field(default_factory=list)
 
@@ -68,6 +97,11 @@ def create_program(session: Session, spec: ProgramSpec) -> Program:
         totp_digits=spec.totp_digits,
         terms_text=spec.terms_text,
         support_url=spec.support_url,
+        terms_url=spec.terms_url,
+        currency=spec.currency,
+        point_value=spec.point_value,
+        points_per_currency_unit=spec.points_per_currency_unit,
+        points_validity_days=spec.points_validity_days,
         apple_pass_type_id=spec.apple_pass_type_id,
         apple_team_id=spec.apple_team_id,
         google_issuer_id=spec.google_issuer_id,
