@@ -25,5 +25,9 @@ def enroll_page(slug: str) -> ResponseReturnValue:
 
 @bp.get("/cashier")
 def cashier_page() -> ResponseReturnValue:
-    """Scan -> customer, balance and rewards -> redeem or accrue, through the POS API."""
+    """Scan -> customer, balance and rewards -> redeem or accrue, through the POS API.
+
+    The till's key is typed in, or comes in the URL fragment (`/cashier#key=...`, the link of
+    the QR code the console shows when it creates a till): the page keeps it and removes it
+    from the address bar; a fragment never reaches the server."""
     return render_template("cashier.html")

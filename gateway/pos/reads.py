@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -60,7 +61,8 @@ class ScanRead:
 
 @dataclass(frozen=True, slots=True)
 class RewardPick:
-    """The reward a redemption names, as read with the checkout (fresh: kill switch, stock)."""
+    """The reward a redemption names, as read with the checkout (fresh: kill switch, stock,
+    retirement, budget)."""
 
     id: int
     code: str
@@ -71,6 +73,8 @@ class RewardPick:
     per_member_daily_limit: int | None
     min_tier: str | None
     discount_percent: Decimal | None
+    retired_at: datetime | None
+    budget_points: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +118,8 @@ REWARD_PICK = Record(
         "per_member_daily_limit": Reward.per_member_daily_limit,
         "min_tier": Reward.min_tier,
         "discount_percent": Reward.discount_percent,
+        "retired_at": Reward.retired_at,
+        "budget_points": Reward.budget_points,
     },
 )
 SCAN = RowLayout(

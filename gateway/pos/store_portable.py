@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gateway.models.base import utcnow
 from gateway.models.card import WalletPass
 from gateway.models.outbox import OutboxEvent
 from gateway.models.pos import IdempotencyRecord, Redemption, UsedCode
@@ -26,6 +27,7 @@ from gateway.pos.reads import (
     scan_statement,
 )
 from gateway.pos.store import CodeAcceptance, RedemptionQuery, RedemptionWrite, ScanUnit
+from gateway.pos.terminals import touch
 from gateway.services.keep_live.outbox import code_used_payload, new_event_id
 
 
@@ -38,7 +40,11 @@ class _PortableScan:
     def read(self, key_hash: str, number: str) -> ScanRead | None:
         statement = scan_statement(self._conn.dialect.name)
         row = self._conn.execute(statement, {"key_hash": key_hash, "number": number}).first()
-        return decode_scan(row) if row is not None else None
+        if row is None:
+            return None
+        read = decode_scan(row)
+        touch(self._conn, read.terminal, utcnow())
+        return read
 
     def accept(self, code: CodeAcceptance) -> bool:
         conn = self._conn
@@ -98,7 +104,11 @@ class PortablePosStore:
                 "reward_code": query.reward_code,
             },
         ).first()
-        return decode_redemption(row) if row is not None else None
+        if row is None:
+            return None
+        read = decode_redemption(row)
+        touch(conn, read.terminal, utcnow())
+        return read
 
     def write_redemption(self, session: Session, write: RedemptionWrite, *, commit: bool) -> bool:
         balance = apply_change(

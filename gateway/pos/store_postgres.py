@@ -18,6 +18,7 @@ from sqlalchemy import BigInteger, String, and_, bindparam, func, literal_column
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from gateway.models.base import utcnow
 from gateway.models.pos import IdempotencyRecord
 from gateway.pos import hot_sql
 from gateway.pos.errors import idempotency_in_progress, insufficient_points
@@ -33,6 +34,7 @@ from gateway.pos.reads import (
 )
 from gateway.pos.store import CodeAcceptance, RedemptionQuery, RedemptionWrite, ScanUnit
 from gateway.pos.store_portable import PortablePosStore
+from gateway.pos.terminals import TOUCH, TerminalContext, touch_params
 from gateway.services.keep_live.outbox import code_used_payload, new_event_id
 
 # The code is recorded once (ON CONFLICT DO NOTHING), and the Apple writes hang off that row.
@@ -144,6 +146,7 @@ def _write_text(fifo: bool, keyed: bool) -> str:
 
 WRITE = {(fifo, keyed): _write_text(fifo, keyed)
          for fifo in (False, True) for keyed in (False, True)}
+_TOUCH = hot_sql.render(TOUCH)
 _CLAIM_KEY = select(
     func.pg_try_advisory_xact_lock(bindparam("lock", type_=BigInteger())), *KEY_RECORD.columns
 ).select_from(
@@ -166,7 +169,13 @@ class _PostgresScan:
     def read(self, key_hash: str, number: str) -> ScanRead | None:
         text = hot_sql.render(scan_statement("postgresql"))
         rows = hot_sql.fetch_raw(self._raw, text, {"key_hash": key_hash, "number": number})
-        return decode_scan(rows[0]) if rows else None
+        if not rows:
+            return None
+        read = decode_scan(rows[0])
+        now = utcnow()
+        if read.terminal.seen_due(now):  # autocommit: its own short transaction
+            hot_sql.fetch_raw(self._raw, _TOUCH, touch_params(read.terminal, now))
+        return read
 
     def accept(self, code: CodeAcceptance) -> bool:
         params: dict[str, Any] = {
@@ -212,7 +221,19 @@ class PostgresPosStore:
                 "reward_code": query.reward_code,
             },
         )
-        return decode_redemption(rows[0]) if rows else None
+        if not rows:
+            return None
+        read = decode_redemption(rows[0])
+        self._seen(read.terminal)
+        return read
+
+    def _seen(self, terminal: TerminalContext) -> None:
+        """Write the till's last-seen time when due, outside the caller's transaction (which
+        would otherwise hold the till's row until it ends)."""
+        now = utcnow()
+        if terminal.seen_due(now):
+            with hot_sql.pooled(self._engine, autocommit=True) as raw:
+                hot_sql.fetch_raw(raw, _TOUCH, touch_params(terminal, now))
 
     def write_redemption(self, session: Session, write: RedemptionWrite, *, commit: bool) -> bool:
         movement, holder = write.movement, write.holder

@@ -154,7 +154,7 @@ def test_unlocked_terminal_scans_again(make_app):
     prefix = till.key[:12]
     line = _unlocked_line(app, "terminals", "unlock", prefix)
     assert line.startswith(f"terminal {till.terminal_id} ({prefix}...) unlocked (lock was until ")
-    assert _audit(app, "terminal.unlocked") == [("operator", f"terminal:{till.terminal_id}")]
+    assert _audit(app, "terminal.unlocked") == [("cli", f"terminal:{till.terminal_id}")]
 
     assert till.identify(member.google_scan()).status_code == 200
     # The failures before the unlock are not counted again.
