@@ -21,6 +21,7 @@ SECTIONS = (
     ("Rewards and kill switches", "console.rewards", ("admin", "marketer")),
     ("Stores and tills", "console.stores", ("admin", "marketer", "support")),
     ("Members and cards", "console.members", ("admin", "support")),
+    ("Reports", "console.reports", ("admin", "marketer")),
     ("Operators", "console.operator_list", ("admin",)),
     ("Admin API keys", "console.api_keys", ("admin",)),
     ("Operations", "console.operations", ("admin",)),
@@ -57,6 +58,21 @@ def _csrf_failed(_error: CSRFError) -> ResponseReturnValue:
         "reload the page and try again.",
         400,
     )
+
+
+@bp.errorhandler(GatewayError)
+def _refused(error: GatewayError) -> ResponseReturnValue:
+    """An error no page handled itself (a too-large upload, an unknown id): a console page, not
+    the JSON the APIs answer."""
+    if error.code == "payload_too_large":
+        return _message(
+            "File too large",
+            "What you sent is larger than the console accepts. Nothing was changed: choose a "
+            "smaller file and try again.",
+            413,
+        )
+    titles = {404: "Not found", 409: "Changed meanwhile", 403: "Not allowed"}
+    return _message(titles.get(error.status, "Could not do that"), error.message, error.status)
 
 
 def _message(title: str, message: str, status: int = 200) -> ResponseReturnValue:

@@ -1,4 +1,5 @@
-"""Operator accounts: create, issue the one-time set-password link, set the password, list."""
+"""Operator accounts: create, issue the one-time set-password link, set the password, list,
+change the role (never leaving no admin), turn off another operator's second factor."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from gateway.models.base import utcnow
 from gateway.models.operator import ROLES, Operator, OperatorSession
 from gateway.services.console.passwords import check_new_password, hash_password
 from gateway.services.keep_live.outbox import audit
+from gateway.services.operate.audit_trail import record_change
+from gateway.services.operate.field_errors import FieldErrors
 
 LINK_TTL = timedelta(hours=24)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -141,3 +144,129 @@ def _link_invalid() -> GatewayError:
 def list_operators(session: Session) -> list[Operator]:
     """Every operator, by e-mail."""
     return list(session.scalars(select(Operator).order_by(Operator.email)))
+
+
+def operator_state(operator: Operator, now: datetime) -> str:
+    """`password_not_set`, `locked` or `active`."""
+    if operator.password_hash is None:
+        return "password_not_set"
+    if operator.locked_until is not None and operator.locked_until > now:
+        return "locked"
+    return "active"
+
+
+def operator_summary(operator: Operator, now: datetime) -> dict[str, object]:
+    """What lists and the admin API show of an operator (never a hash or a secret)."""
+    return {
+        "id": operator.id,
+        "email": operator.email,
+        "role": operator.role,
+        "second_factor": operator.totp_secret is not None,
+        "state": operator_state(operator, now),
+        "locked_until": operator.locked_until.isoformat()
+        if operator.locked_until is not None and operator.locked_until > now
+        else None,
+        "created_at": operator.created_at.isoformat(),
+        "last_signin_at": operator.last_signin_at.isoformat()
+        if operator.last_signin_at is not None
+        else None,
+    }
+
+
+def get_operator(session: Session, operator_id: int) -> Operator:
+    """The operator with this id; 404 `unknown_operator`."""
+    operator = session.get(Operator, operator_id)
+    if operator is None:
+        raise GatewayError("unknown_operator", "There is no such operator.", 404)
+    return operator
+
+
+def change_role(session: Session, operator_id: int, role: str, actor: str) -> Operator:
+    """Give an operator another role (commits). 409 `last_admin` when it would leave no admin
+    who can sign in; the same role again changes nothing."""
+    if role not in ROLES:
+        raise FieldErrors({"role": f"Choose one of: {', '.join(ROLES)}."})
+    # Lock every admin row first, always in id order, so two admins demoting each other at once
+    # queue up here and the second one sees the first one's change (no zero-admin race).
+    admins = list(
+        session.scalars(
+            select(Operator).where(Operator.role == "admin").order_by(Operator.id).with_for_update()
+        )
+    )
+    operator = session.get(Operator, operator_id, with_for_update=True)
+    if operator is None:
+        session.rollback()
+        raise GatewayError("unknown_operator", "There is no such operator.", 404)
+    before = operator.role
+    if before == role:
+        session.commit()
+        return operator
+    if before == "admin" and not any(
+        admin.id != operator.id and admin.password_hash is not None for admin in admins
+    ):
+        session.rollback()
+        raise GatewayError(
+            "last_admin",
+            f"{operator.email} is the last administrator who can sign in. Make another operator "
+            "an administrator first.",
+            409,
+        )
+    operator.role = role
+    record_change(
+        session,
+        actor,
+        "operator.role_changed",
+        f"operator:{operator.id}",
+        before={"role": before},
+        after={"role": role},
+    )
+    session.commit()
+    return operator
+
+
+def issue_password_link_for(
+    session: Session, operator_id: int, actor: str
+) -> tuple[Operator, PasswordLink]:
+    """A new set-password link for the operator with this id (the previous link stops; the
+    password stays until the link is used; commits)."""
+    operator = get_operator(session, operator_id)
+    had_link = operator.password_token_hash is not None
+    link = _new_link(operator, utcnow())
+    record_change(
+        session,
+        actor,
+        "operator.password_link_issued",
+        f"operator:{operator.id}",
+        before={"pending_link": had_link},
+        after={"pending_link": True, "link_expires_at": link.expires_at},
+    )
+    session.commit()
+    return operator, link
+
+
+def reset_second_factor(session: Session, operator_id: int, actor: str) -> Operator:
+    """Turn off another operator's two-step sign-in (a lost phone; commits). Operators turn off
+    their own with a current code instead (409 `own_second_factor`). Already off: no change."""
+    operator = get_operator(session, operator_id)
+    if actor == f"operator:{operator.id}":
+        raise GatewayError(
+            "own_second_factor",
+            "To turn off your own two-step sign-in, use your account page and enter a current "
+            "code.",
+            409,
+        )
+    if operator.totp_secret is None and operator.totp_pending_secret is None:
+        return operator
+    before = operator.totp_secret is not None
+    operator.totp_secret = None
+    operator.totp_pending_secret = None
+    record_change(
+        session,
+        actor,
+        "operator.second_factor_reset",
+        f"operator:{operator.id}",
+        before={"second_factor": before},
+        after={"second_factor": False},
+    )
+    session.commit()
+    return operator

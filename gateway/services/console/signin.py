@@ -2,12 +2,14 @@
 
 Each attempt first reserves one of the operator's failed-attempt slots with a conditional UPDATE
 (committed before the slow password check), so parallel wrong passwords cannot make more than
-MAX_FAILED attempts; the MAX_FAILED-th failure locks the account for LOCK_DURATION. The error never
-says whether the e-mail exists, the account is locked, or which part was wrong."""
+`CONSOLE_FAILED_SIGNINS_BEFORE_LOCK` attempts; the last allowed failure locks the account for
+`CONSOLE_LOCK_MINUTES`. The error never says whether the e-mail exists, the account is locked, or
+which part was wrong."""
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -23,17 +25,36 @@ from gateway.services.console.rate_limits import WINDOW_MINUTES
 from gateway.services.console.second_factor import accept_code
 from gateway.services.keep_live.outbox import audit
 
-MAX_FAILED = 5
-LOCK_DURATION = timedelta(minutes=15)
 # last_seen_at is written at most this often (not on every page view).
 SEEN_RESOLUTION = timedelta(seconds=60)
 
-SIGNIN_FAILED = GatewayError(
-    "signin_failed",
-    "That did not work: check the e-mail, password and code. After 5 wrong attempts an "
-    "account is locked for 15 minutes.",
-    401,
-)
+
+@dataclass(frozen=True, slots=True)
+class Lockout:
+    """How many failures lock an account, and for how long (from the settings)."""
+
+    max_failed: int
+    duration: timedelta
+
+    @classmethod
+    def of(cls, rt: Runtime) -> Lockout:
+        """The lockout policy of the running gateway."""
+        settings = rt.settings
+        return cls(
+            settings.console_failed_signins_before_lock,
+            timedelta(minutes=settings.console_lock_minutes),
+        )
+
+
+def signin_failed(lockout: Lockout) -> GatewayError:
+    """401 `signin_failed`: the same answer for every reason."""
+    minutes = int(lockout.duration.total_seconds() // 60)
+    return GatewayError(
+        "signin_failed",
+        "That did not work: check the e-mail, password and code. After "
+        f"{lockout.max_failed} wrong attempts an account is locked for {minutes} minutes.",
+        401,
+    )
 
 
 def sign_in(
@@ -42,21 +63,24 @@ def sign_in(
     """A new console session token for the operator (commits); 401 `signin_failed` or 429
     `rate_limited`."""
     _admit(rt, session, address)
+    lockout = Lockout.of(rt)
     operator = session.scalar(select(Operator).where(Operator.email == email.strip().lower()))
     if operator is None:
         verify_password(None, password)  # the same time as for a known e-mail
         _failed(session, "operator:unknown", address, "unknown_email")
-        raise SIGNIN_FAILED
+        raise signin_failed(lockout)
     now = utcnow()
-    if not _reserve_attempt(session, operator.id, now):
+    if not reserve_attempt(session, operator.id, now, lockout):
         _failed(session, f"operator:{operator.id}", address, "locked")
-        raise SIGNIN_FAILED
+        raise signin_failed(lockout)
     session.commit()
     session.refresh(operator)
     if not verify_password(operator.password_hash, password):
-        _fail_and_maybe_lock(session, operator, address, "password", now)
+        fail_and_maybe_lock(session, operator.id, address, "password", now, lockout)
+        raise signin_failed(lockout)
     if operator.totp_secret is not None and not accept_code(rt, session, operator, code):
-        _fail_and_maybe_lock(session, operator, address, "code", now)
+        fail_and_maybe_lock(session, operator.id, address, "code", now, lockout)
+        raise signin_failed(lockout)
     return _open_session(session, operator, password, address, now)
 
 
@@ -73,7 +97,9 @@ def _admit(rt: Runtime, session: Session, address: str) -> None:
     )
 
 
-def _reserve_attempt(session: Session, operator_id: int, now: datetime) -> bool:
+def reserve_attempt(session: Session, operator_id: int, now: datetime, lockout: Lockout) -> bool:
+    """Count one attempt before it is checked; False when the account is locked (the caller
+    commits)."""
     # A lock that has run out starts a fresh count (conditional: only one attempt resets it).
     session.execute(
         update(Operator)
@@ -85,7 +111,7 @@ def _reserve_attempt(session: Session, operator_id: int, now: datetime) -> bool:
         update(Operator)
         .where(
             Operator.id == operator_id,
-            Operator.failed_signins < MAX_FAILED,
+            Operator.failed_signins < lockout.max_failed,
             Operator.locked_until.is_(None),
         )
         .values(failed_signins=Operator.failed_signins + 1)
@@ -99,19 +125,27 @@ def _failed(session: Session, subject: str, address: str, reason: str) -> None:
     session.commit()
 
 
-def _fail_and_maybe_lock(
-    session: Session, operator: Operator, address: str, reason: str, now: datetime
+def fail_and_maybe_lock(
+    session: Session,
+    operator_id: int,
+    address: str,
+    reason: str,
+    now: datetime,
+    lockout: Lockout,
+    *,
+    action: str = "operator.signin_failed",
 ) -> None:
-    operator_id = operator.id
+    """Keep the counted failure (audited as `action`); the last allowed one locks the account
+    (audited `operator.locked`). Rolls back everything else of the attempt, commits."""
     session.rollback()  # nothing of this attempt is kept but the counted failure
     subject = f"operator:{operator_id}"
-    audit(session, subject, "operator.signin_failed", subject, address=address, reason=reason)
-    until = now + LOCK_DURATION
+    audit(session, subject, action, subject, address=address, reason=reason)
+    until = now + lockout.duration
     locked = session.execute(
         update(Operator)
         .where(
             Operator.id == operator_id,
-            Operator.failed_signins >= MAX_FAILED,
+            Operator.failed_signins >= lockout.max_failed,
             Operator.locked_until.is_(None),
         )
         .values(locked_until=until)
@@ -127,7 +161,6 @@ def _fail_and_maybe_lock(
             after={"locked_until": until.isoformat()},
         )
     session.commit()
-    raise SIGNIN_FAILED
 
 
 def _open_session(
