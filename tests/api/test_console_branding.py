@@ -109,7 +109,16 @@ def test_the_page_shows_the_preview_built_from_the_program(app: Flask, marketer:
         ("strip", _bomb(30_000, 10_000), "too many pixels"),
         ("logo", _bomb(12_000, 4_000), "too many pixels"),
     ],
-    ids=["gif", "jpeg-named-png", "truncated", "icon-too-small", "strip-square", "logo-tall", "bomb", "big-pixels"],
+    ids=[
+        "gif",
+        "jpeg-named-png",
+        "truncated",
+        "icon-too-small",
+        "strip-square",
+        "logo-tall",
+        "bomb",
+        "big-pixels",
+    ],
 )
 def test_a_bad_image_is_a_field_error_and_nothing_is_stored(
     app: Flask, marketer: FlaskClient, kind: str, content: bytes, message: str

@@ -374,11 +374,12 @@ def test_unknown_program_is_a_404_page(app: Flask):
 
 
 def test_in_chromium_create_a_program_adding_tiers_with_the_buttons(make_app, tmp_path):
-    """Real headless Chromium at 1280 and 390 px (ports 18210-18219 are this area's)."""
+    """Real headless Chromium at 1280 and 390 px."""
     from tests.browser import chromium_page, served
     from tests.console_helpers import PASSWORD, make_operator
+    from tests.fakes.smtp_server import free_port
 
-    port = 18210
+    port = free_port()
     app = make_app(PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
     make_operator(app, "marketer@example.com", "marketer")
     with served(app, port) as base, chromium_page() as page:

@@ -16,8 +16,7 @@ from tests.browser import chromium_page, served
 from tests.conftest import AppFactory
 from tests.console_helpers import PASSWORD, make_operator
 from tests.factories import demo_program, enroll_member
-
-PORT = 18220
+from tests.fakes.smtp_server import free_port
 
 # The program form (another page) has these inputs; the preview follows any such input on the
 # page it is included in. Here they are added to the branding page, as that form would be.
@@ -52,13 +51,14 @@ def _sign_in(page, base: str, email: str) -> None:
 
 
 def test_upload_a_logo_and_watch_the_preview(make_app: AppFactory, tmp_path: Path):
-    app: Flask = make_app(PUBLIC_BASE_URL=f"http://127.0.0.1:{PORT}")
+    port = free_port()
+    app: Flask = make_app(PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
     demo_program(app)
     enroll_member(app)
     make_operator(app, "brand@example.com", "marketer")
     logo = _logo(tmp_path / "my-logo.png")
 
-    with served(app, PORT) as base, chromium_page() as page:
+    with served(app, port) as base, chromium_page() as page:
         page.set_viewport_size({"width": 1280, "height": 900})
         _sign_in(page, base, "brand@example.com")
         page.goto(f"{base}/console/programs/demo/branding")

@@ -15,8 +15,7 @@ from gateway.runtime import runtime
 from tests.browser import chromium_page, served
 from tests.console_helpers import PASSWORD, make_operator
 from tests.factories import demo_program, enroll_member
-
-PORT = 18231
+from tests.fakes.smtp_server import free_port
 
 
 def _pos(base: str, key: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -39,7 +38,8 @@ def _pos(base: str, key: str, path: str, body: dict[str, Any]) -> tuple[int, dic
 
 
 def test_create_a_reward_redeem_it_then_pause_redemptions(make_app, tmp_path):
-    app = make_app(PUBLIC_BASE_URL=f"http://127.0.0.1:{PORT}")
+    port = free_port()
+    app = make_app(PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
     demo_program(app)
     make_operator(app, "marketer@example.com", "marketer")
     with runtime(app).sessions() as session:
@@ -47,7 +47,7 @@ def test_create_a_reward_redeem_it_then_pause_redemptions(make_app, tmp_path):
         _, till_key = create_terminal(session, "MAIN", "till 1")
     member = enroll_member(app, balance=3000)
 
-    with served(app, PORT) as base, chromium_page() as page:
+    with served(app, port) as base, chromium_page() as page:
         page.set_viewport_size({"width": 1280, "height": 800})
         page.goto(f"{base}/console/login")
         page.fill("#email", "marketer@example.com")

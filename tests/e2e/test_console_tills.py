@@ -13,12 +13,12 @@ from gateway.runtime import runtime
 from tests.browser import chromium_page, served
 from tests.console_helpers import PASSWORD, make_operator
 from tests.factories import demo_program, enroll_member
-
-PORT = 18240
+from tests.fakes.smtp_server import free_port
 
 
 def test_create_a_store_and_a_till_and_open_the_cashier_page_from_its_qr(make_app, tmp_path):
-    app = make_app(PUBLIC_BASE_URL=f"http://127.0.0.1:{PORT}")
+    port = free_port()
+    app = make_app(PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
     demo_program(app)
     member = enroll_member(app, balance=700)
     make_operator(app, "lead@example.com", "marketer")
@@ -28,7 +28,7 @@ def test_create_a_store_and_a_till_and_open_the_cashier_page_from_its_qr(make_ap
     def _record() -> None:  # what reached the server: path, query and Referer
         received.append(f"{request.full_path} {request.headers.get('Referer', '')}")
 
-    with served(app, PORT) as base, chromium_page() as page:
+    with served(app, port) as base, chromium_page() as page:
         page.set_viewport_size({"width": 1280, "height": 800})
         page.goto(f"{base}/console/login")
         page.fill("#email", "lead@example.com")

@@ -14,8 +14,8 @@ import pyotp
 
 from tests.browser import chromium_page, served
 from tests.console_helpers import PASSWORD, make_operator
+from tests.fakes.smtp_server import free_port
 
-PORT = 18260
 STEP = 30
 
 
@@ -54,9 +54,10 @@ def fits(page: Any, width: int) -> bool:
 
 
 def test_operators_turn_two_step_sign_in_on_and_off(make_app, tmp_path):
-    app = make_app(PUBLIC_BASE_URL=f"http://127.0.0.1:{PORT}")
+    port = free_port()
+    app = make_app(PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
     make_operator(app, "boss@example.com", "admin")
-    with served(app, PORT) as base, chromium_page() as page:
+    with served(app, port) as base, chromium_page() as page:
         page.set_viewport_size({"width": 1280, "height": 800})
         # The admin creates Sam and is shown the one-time link.
         sign_in(page, base, "boss@example.com")
@@ -138,9 +139,10 @@ def test_operators_turn_two_step_sign_in_on_and_off(make_app, tmp_path):
 
 
 def test_an_admin_creates_and_revokes_an_api_key(make_app, tmp_path):
-    app = make_app(PUBLIC_BASE_URL=f"http://127.0.0.1:{PORT + 1}")
+    port = free_port()
+    app = make_app(PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
     make_operator(app, "boss@example.com", "admin")
-    with served(app, PORT + 1) as base, chromium_page() as page:
+    with served(app, port) as base, chromium_page() as page:
         page.set_viewport_size({"width": 1280, "height": 800})
         sign_in(page, base, "boss@example.com")
         page.wait_for_selector("#welcome")
