@@ -103,6 +103,11 @@ class BuiltinCrm:
                     if row is not None:
                         row.balance = int(payload.get("balance", row.balance))
                         row.tier = str(payload.get("tier", row.tier))
+                if member_id is not None and kind == "member.closed":
+                    # The member asked to be forgotten: this CRM erases its contact data too.
+                    row = session.get(CrmMember, member_id)
+                    if row is not None:
+                        row.email, row.phone, row.name = None, None, ""
                 session.commit()
         except IntegrityError:
             return  # a concurrent delivery of the same event id won

@@ -1,4 +1,5 @@
-"""The notifier port: sends the enrollment verification code by e-mail or SMS."""
+"""The notifier port: sends the enrollment verification code, and a replaced card's new pass
+links, by e-mail or SMS."""
 
 from __future__ import annotations
 
@@ -26,9 +27,20 @@ class NotifierPort(Protocol):
 
     def send_code(self, kind: str, contact: str, code: str, program_name: str) -> None: ...
 
+    def send_card_links(
+        self, kind: str, contact: str, program_name: str, apple_url: str, google_url: str
+    ) -> None: ...
+
 
 def _text(code: str, program_name: str) -> str:
     return f"Your {program_name} verification code is {code}. It expires in 15 minutes."
+
+
+def _links_text(program_name: str, apple_url: str, google_url: str) -> str:
+    return (
+        f"Your {program_name} card was replaced. Add it again: Apple Wallet {apple_url} "
+        f"or Google Wallet {google_url}. Earlier copies of the card no longer work."
+    )
 
 
 class ConsoleNotifier:
@@ -41,6 +53,13 @@ class ConsoleNotifier:
     def send_code(self, kind: str, contact: str, code: str, program_name: str) -> None:
         """Print the message a real notifier would send."""
         print(f"[dev notifier] to {kind} {contact}: {_text(code, program_name)}", file=sys.stderr)
+
+    def send_card_links(
+        self, kind: str, contact: str, program_name: str, apple_url: str, google_url: str
+    ) -> None:
+        """Print the message a real notifier would send."""
+        text = _links_text(program_name, apple_url, google_url)
+        print(f"[dev notifier] to {kind} {contact}: {text}", file=sys.stderr)
 
 
 class SmtpNotifier:
@@ -69,6 +88,16 @@ class SmtpNotifier:
             self._send_sms(contact, _text(code, program_name))
         else:
             self._send_email(contact, f"{program_name}: your code", _text(code, program_name))
+
+    def send_card_links(
+        self, kind: str, contact: str, program_name: str, apple_url: str, google_url: str
+    ) -> None:
+        """The new pass links of a replaced card, by e-mail or SMS."""
+        text = _links_text(program_name, apple_url, google_url)
+        if kind == "phone":
+            self._send_sms(contact, text)
+        else:
+            self._send_email(contact, f"{program_name}: your new card", text)
 
     def _send_email(self, to: str, subject: str, text: str) -> None:
         message = EmailMessage()

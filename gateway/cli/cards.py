@@ -1,4 +1,6 @@
-"""`gateway cards revoke|replace NUMBER --program SLUG`: a lost phone, a leaked pass file."""
+"""`gateway cards revoke|replace NUMBER --program SLUG`: a lost phone, a leaked pass file.
+
+(`gateway cards unlock` lives with the other till commands in pos_admin.)"""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ def revoke_card_command(number: str, program: str) -> None:
     session = request_session()
     try:
         card = card_by_number(session, number, program)
-        revoked = revoke_card(session, runtime(), card, actor="operator")
+        revoked = revoke_card(session, runtime(), card, actor="cli")
     except GatewayError as error:
         raise click.ClickException(error.message) from None
     if revoked:
@@ -31,11 +33,12 @@ def revoke_card_command(number: str, program: str) -> None:
 @click.argument("number")
 @click.option("--program", required=True, help="Program slug.")
 def replace_card_command(number: str, program: str) -> None:
-    """New pass credentials for a card (old copies refused); prints the new links."""
+    """New pass credentials for a card (old copies refused); prints the new links, which are
+    also sent to the member's verified e-mail or phone."""
     session = request_session()
     try:
         card = card_by_number(session, number, program)
-        links = replace_card(session, runtime(), card, actor="operator")
+        links = replace_card(session, runtime(), card, actor="cli")
     except GatewayError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"card {number} (program {program}) replaced; old passes and links refused")

@@ -1,4 +1,4 @@
-"""Outbox handlers that tell the CRM about cards and balances."""
+"""Outbox handlers that tell the CRM about cards, balances, consents and closed memberships."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from gateway.services.keep_live.outbox import handles
 @handles("card.linked")
 @handles("card.saved")
 @handles("card.unlinked")
+@handles("card.revoked")
+@handles("member.closed")
 @handles("consent.withdrawn")
 @handles("balance.changed")
 def tell_crm(rt: Runtime, event: OutboxEvent) -> None:
