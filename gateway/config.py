@@ -130,6 +130,9 @@ class Settings:
     totp_backward_steps: int = _bounded(1, minimum=0)
     totp_forward_steps: int = _bounded(1, minimum=0)
     apple_code_max_age_days: int = _bounded(30, minimum=0)
+    # Days a rotated pass's code secret is kept so its codes answer card_revoked ("an old copy
+    # of the card") rather than counting as wrong codes; then the housekeeping chore deletes it.
+    retired_code_secret_days: int = _bounded(90, minimum=0)
     # POS: checkout and hold lifetimes.
     checkout_ttl_seconds: int = _bounded(300, minimum=0)
     hold_ttl_seconds: int = _bounded(1800, minimum=0)

@@ -24,6 +24,14 @@ from gateway.models.pos import (
     UsedCode,
 )
 from gateway.models.program import Program, ProgramImage, Reward, Tier
+from gateway.models.report import (
+    AppleRegistrationEvent,
+    ReportDaily,
+    ReportSnapshot,
+    ReportVisit,
+    ReportWatermark,
+)
+from gateway.models.retired_secret import RetiredCodeSecret
 from gateway.models.worker_heartbeat import WorkerHeartbeat
 
 __all__ = [
@@ -32,6 +40,7 @@ __all__ = [
     "ApiKey",
     "AppleDevice",
     "AppleRegistration",
+    "AppleRegistrationEvent",
     "AuditEvent",
     "Base",
     "Card",
@@ -52,6 +61,11 @@ __all__ = [
     "ProgramImage",
     "Redemption",
     "Refund",
+    "ReportDaily",
+    "ReportSnapshot",
+    "ReportVisit",
+    "ReportWatermark",
+    "RetiredCodeSecret",
     "Reward",
     "ScanFailure",
     "Store",

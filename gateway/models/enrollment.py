@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.models.base import Base, utcnow
@@ -15,6 +15,8 @@ class Enrollment(Base):
     """A request for a card; the verification code is stored only as a hash."""
 
     __tablename__ = "enrollments"
+    # The reports count a program's enrollments by the day they started.
+    __table_args__ = (Index("ix_enrollments_program_created", "program_id", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))

@@ -28,6 +28,8 @@ class Program(Base):
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     # What one point is worth in `currency`: the liability figure of the reports.
     point_value: Mapped[Decimal] = mapped_column(Numeric(12, 4), default=Decimal("0.01"))
+    # IANA name: the day a program-wide report figure falls on (a store's own figures use its).
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     terms_url: Mapped[str] = mapped_column(String(300), default="")
     terms_text: Mapped[str] = mapped_column(String(2000), default="")
     support_url: Mapped[str] = mapped_column(String(300), default="")

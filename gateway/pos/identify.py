@@ -9,19 +9,26 @@ checkout is a signed token, so opening it writes nothing. A rejected scan is cou
 of work of its own, after this call's transaction has ended, under row locks so that the card
 and till limits hold under concurrency; a code of the wrong length for the program is
 malformed_scan and not counted.
+
+Only on that failure path, the code is also checked against the card's retired secrets (an old
+copy of a replaced card): a match answers card_revoked with a hint for the cashier and counts
+toward the till's limit but not the card's lock (see scan_lockout).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.domain.errors import GatewayError
 from gateway.domain.points import meets_min_tier
 from gateway.models.base import utcnow
+from gateway.models.retired_secret import RetiredCodeSecret
 from gateway.pos import errors
 from gateway.pos.cardholder import Cardholder
 from gateway.pos.checkout import CheckoutClaim, checkout_expiry, iso, reopen_checkout
@@ -33,6 +40,8 @@ from gateway.pos.settings import PosSettings
 from gateway.pos.store import CodeAcceptance, ScanUnit
 from gateway.pos.terminals import TerminalContext
 from gateway.runtime import Runtime
+from gateway.secret_box import SecretBoxError
+from gateway.services.issue.card_credentials import retired_secret_purpose
 from gateway.services.issue.issuance import code_secret_purpose
 from passes.codes import MalformedScan, ScanV1, match_hotp, match_totp, parse_scan
 
@@ -49,10 +58,30 @@ class CodeMatch:
 class _ScanRejected(Exception):
     """A wrong code or unknown card: counted toward the locks once the call's transaction ends."""
 
-    def __init__(self, terminal: TerminalContext, holder: Cardholder | None) -> None:
+    def __init__(
+        self, terminal: TerminalContext, holder: Cardholder | None, code: str = ""
+    ) -> None:
         super().__init__("scan rejected")
         self.terminal = terminal
         self.holder = holder
+        self.code = code
+
+
+# Retired secrets checked per failed scan (newest first): enough for several replacements in the
+# retention period, and a bound on the work a wrong code can cause.
+RETIRED_SECRETS_CHECKED = 16
+# Apple: counters of a retired secret tried around the one its pass showed when retired (the
+# copy may still show the previous code if it had not picked up the last update).
+_HOTP_BEHIND, _HOTP_AHEAD = 1, 2
+
+
+def old_copy() -> GatewayError:
+    """410 `card_revoked`: the code belongs to a pass the card no longer uses."""
+    return GatewayError(
+        "card_revoked",
+        "this is an old copy of the card: ask the customer to open the new pass",
+        410,
+    )
 
 
 def identify(
@@ -70,6 +99,7 @@ def identify(
     now = utcnow()
     try:
         with rt.sessions() as session:
+
             def work() -> PosAnswer:
                 return _identify(session, rt, key_hash, scan, now)
 
@@ -80,12 +110,16 @@ def identify(
             session.commit()
             return StoredAnswer(answer.status, encode(answer))
     except _ScanRejected as rejected:
+        holder = rejected.holder
+        stale = holder is not None and _matches_retired(rt, holder, rejected.code, now)
         # Only a failure counted under the limits is answered as such (see scan_lockout).
-        refusal = record_failure(rt, rejected.terminal, rejected.holder, now)
+        refusal = record_failure(rt, rejected.terminal, holder, now, old_copy=stale)
         if refusal is not None:
             raise refusal from None
-        if rejected.holder is None:
+        if holder is None:
             raise errors.unknown_card() from None
+        if stale:
+            raise old_copy() from None
         raise errors.code_rejected() from None
 
 
@@ -116,7 +150,7 @@ def _identify(
             raise errors.card_locked(holder.locked_until, now)
         match = _match(rt, settings, holder, read.codes, scan.code, now)
         if match is None:
-            raise _ScanRejected(terminal, holder)
+            raise _ScanRejected(terminal, holder, scan.code)
         if match.fresh:
             token = _accept(unit, rt, terminal, holder, match, now)
             if token is not None:
@@ -156,6 +190,48 @@ def _match(
             if step is not None:
                 return CodeMatch(candidate, step, True)
     return None
+
+
+def _matches_retired(rt: Runtime, holder: Cardholder, code: str, now: datetime) -> bool:
+    """Whether `code` is a code of one of the card's retired secrets still kept (failure path
+    only: a separate read after the scan's own transaction ended)."""
+    kept_since = now - timedelta(days=rt.settings.retired_code_secret_days)
+    with rt.sessions() as session:
+        retired = session.scalars(
+            select(RetiredCodeSecret)
+            .where(
+                RetiredCodeSecret.card_id == holder.card_id,
+                RetiredCodeSecret.retired_at >= kept_since,
+            )
+            .order_by(RetiredCodeSecret.retired_at.desc(), RetiredCodeSecret.id.desc())
+            .limit(RETIRED_SECRETS_CHECKED)
+        ).all()
+    settings = rt.pos_settings
+    found = False
+    # Every candidate is checked (no early exit), each compare in constant time.
+    for row in retired:
+        if len(code) != row.totp_digits:
+            continue
+        try:
+            secret = rt.secret_box.open(row.sealed_secret, retired_secret_purpose(row.serial))
+        except SecretBoxError:
+            continue  # sealed by a key no longer in the ring: it cannot be recognised
+        if row.wallet == "apple":
+            first = max(row.counter - _HOTP_BEHIND, 0)
+            for counter in range(first, row.counter + _HOTP_AHEAD + 1):
+                found |= match_hotp(secret, code, counter, digits=row.totp_digits)
+        else:
+            step = match_totp(
+                secret,
+                code,
+                int(now.timestamp()),
+                period=row.totp_period,
+                digits=row.totp_digits,
+                backward_steps=settings.totp_backward_steps,
+                forward_steps=settings.totp_forward_steps,
+            )
+            found |= step is not None
+    return found
 
 
 def _accept(

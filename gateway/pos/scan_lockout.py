@@ -6,6 +6,10 @@ locked: under any concurrency a card records at most SCAN_FAILURE_LIMIT failures
 most TERMINAL_SCAN_FAILURE_LIMIT per lock, and every guess beyond answers card_locked or
 rate_limited instead of code_rejected. Failures before the end of the previous lock do not
 count again, so a lock ends cleanly.
+
+A code of an old copy of the card (a secret retired by a replace) is not a guess at the card: it
+counts toward the till's limit only (so a till cannot use it to probe) and never locks the card,
+which would lock the customer's new pass out along with the lost one.
 """
 
 from __future__ import annotations
@@ -66,8 +70,11 @@ def record_failure(
     terminal: TerminalContext,
     holder: Cardholder | None,
     now: datetime,
+    *,
+    old_copy: bool = False,
 ) -> GatewayError | None:
-    """Count a failed scan in a transaction of its own (the request itself fails).
+    """Count a failed scan in a transaction of its own (the request itself fails); with
+    `old_copy` (a code of the card's retired secret), toward the till's limit only.
 
     Returns the answer that replaces the scan's own one: rate_limited or card_locked when the
     till or the card was locked before this failure could be counted (nothing is recorded), or
@@ -78,11 +85,15 @@ def record_failure(
         if terminal_until is not None and terminal_until > now:
             session.rollback()
             return errors.terminal_rate_limited(terminal_until, now)
-        card = _lock_card_row(session, holder) if holder is not None else None
+        counted = holder if not old_copy else None
+        card = _lock_card_row(session, counted) if counted is not None else None
         if card is not None and card.locked_until is not None and card.locked_until > now:
             session.rollback()
             return errors.card_locked(card.locked_until, now)
-        reason = "code_rejected" if holder is not None else "unknown_card"
+        if old_copy:
+            reason = "old_copy"
+        else:
+            reason = "code_rejected" if holder is not None else "unknown_card"
         card_lock = count_failure(session, settings, terminal, terminal_until, card, reason, now)
         session.commit()
     return errors.card_locked(card_lock, now) if card_lock is not None else None

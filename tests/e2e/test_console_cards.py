@@ -56,7 +56,7 @@ def test_support_revokes_and_replaces_a_card(make_app, tmp_path):
         redeemed = till.redeem(checkout, reward_id="coffee")
         assert redeemed.status_code == 201, redeemed.json
         assert redeemed.json["balance"]["points"] == 400
-        assert till.identify(old_scan).status_code == 422  # the old copy stays refused
+        assert till.identify(old_scan).status_code == 410  # the old copy: card_revoked
 
         page.reload()
         assert page.text_content("#balance") == "400"

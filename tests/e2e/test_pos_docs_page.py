@@ -92,4 +92,3 @@ def test_docs_page_is_self_contained(app: Flask) -> None:
     assert "http://" not in html and "https://" not in html
     policy = page.headers["Content-Security-Policy"]
     assert "default-src 'none'" in policy and "connect-src 'self'" in policy
-

@@ -125,10 +125,10 @@ def test_the_old_pass_of_a_replaced_card_stops_everywhere(make_app, wallet, smtp
     # The old Apple copy: its web-service token and its download link are refused.
     assert _fetch(app, old_pass).status_code == 401
     assert app.test_client().get(old_link).status_code == 404
-    # Its code: the scan carries only the number (kept) and a code of the old secret, so the
-    # till cannot tell it from a wrong code and refuses it as one.
+    # Its code: the scan carries only the number (kept) and a code of the old secret, which the
+    # till recognises among the card's retired secrets: an old copy, not a wrong code.
     refused = till.identify(old_scan)
-    assert refused.status_code == 422 and refused.json["error"]["code"] == "code_rejected"
+    assert refused.status_code == 410 and refused.json["error"]["code"] == "card_revoked"
     # The old Google object is switched off; the new one is a different, active object.
     new_object = google_object_id(app, member.card_number)
     assert new_object != old_object

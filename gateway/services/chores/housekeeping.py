@@ -12,11 +12,14 @@ from gateway.runtime import Runtime
 from gateway.services.chores.code_rotation import rotate_stale_apple_codes
 from gateway.services.chores.outbox_purge import purge_delivered_events
 from gateway.services.chores.points_expiry import expire_points
+from gateway.services.issue.card_credentials import purge_retired_secrets
+from gateway.services.reports.rollups import refresh_rollups
 
 
 def run_housekeeping(rt: Runtime) -> dict[str, int]:
     """Expire points, release stale holds, rotate stale Apple codes, purge old idempotency keys
-    old scan records and delivered outbox events past OUTBOX_RETENTION_HOURS."""
+    old scan records (after adding them to the report rollups) and delivered outbox events past
+    OUTBOX_RETENTION_HOURS, and retired code secrets past RETIRED_CODE_SECRET_DAYS."""
     now = utcnow()
     with rt.sessions() as session:
         expired = expire_points(session, now)
@@ -25,9 +28,14 @@ def run_housekeeping(rt: Runtime) -> dict[str, int]:
             session, now, timedelta(days=rt.settings.apple_code_max_age_days)
         )
         purged = idempotency.purge(session, rt.pos_settings.idempotency_retention)
+        # Scan records go into the report rollups before the purge below deletes them.
+        rolled_up = refresh_rollups(session, now)
         scans = purge_scan_records(session, rt.pos_settings, now)
         events = purge_delivered_events(
             session, now, timedelta(hours=rt.settings.outbox_retention_hours)
+        )
+        retired = purge_retired_secrets(
+            session, now, timedelta(days=rt.settings.retired_code_secret_days)
         )
     return {
         "points_expired": expired.points,
@@ -37,4 +45,6 @@ def run_housekeeping(rt: Runtime) -> dict[str, int]:
         "used_codes_purged": scans.used_codes,
         "scan_failures_purged": scans.scan_failures,
         "outbox_events_purged": events,
+        "retired_secrets_purged": retired,
+        "report_ids_rolled_up": rolled_up,
     }

@@ -3,13 +3,15 @@
 Every copy of a pass carries bearer credentials (the Apple web-service token, the code secret
 behind its one-time codes). Rotating them is what makes an old copy useless: the web service
 answers 401 to the old token, the till refuses codes from the old secret, and the old download
-link is gone.
+link is gone. The secrets they replace are kept for RETIRED_CODE_SECRET_DAYS (sealed under their
+own purpose) so the till can answer an old copy's code with `card_revoked` rather than treating
+it as a guess at the card (see gateway.pos.identify).
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -18,6 +20,7 @@ from gateway.models.apple_device import AppleRegistration
 from gateway.models.base import utcnow
 from gateway.models.card import Card, WalletPass
 from gateway.models.program import Program
+from gateway.models.retired_secret import RetiredCodeSecret
 from gateway.runtime import Runtime
 from gateway.services.issue.issuance import (
     auth_token_purpose,
@@ -43,6 +46,32 @@ def end_download_link(wallet_pass: WalletPass) -> None:
     """The pass's download link stops working (installed, replaced or revoked)."""
     wallet_pass.download_token_hash = None
     wallet_pass.download_token_expires_at = None
+
+
+def retired_secret_purpose(serial: str) -> str:
+    """Associated data binding a retired code secret to the serial its pass had (distinct from
+    the current secret's, so a retired ciphertext cannot be put back on a pass)."""
+    return f"pass:{serial}:code:retired"
+
+
+def _retire_secret(
+    session: Session, rt: Runtime, wallet_pass: WalletPass, program: Program, now: datetime
+) -> None:
+    """Keep the pass's current code secret, with what its codes were made from."""
+    box, serial = rt.secret_box, wallet_pass.serial
+    secret = box.open(wallet_pass.code_secret, code_secret_purpose(serial))
+    session.add(
+        RetiredCodeSecret(
+            card_id=wallet_pass.card_id,
+            wallet=wallet_pass.wallet,
+            serial=serial,
+            sealed_secret=box.seal(secret, retired_secret_purpose(serial)),
+            counter=wallet_pass.code_counter,
+            totp_period=program.totp_period_seconds,
+            totp_digits=program.totp_digits,
+            retired_at=now,
+        )
+    )
 
 
 def _rotate_apple(session: Session, rt: Runtime, wallet_pass: WalletPass) -> None:
@@ -85,7 +114,8 @@ def rotate_credentials(
     """New Apple token, new code secrets, a new Google object (unless `new_google_object` is
     False); old copies and download links are refused.
 
-    Runs in the caller's transaction, with the card's passes locked.
+    Runs in the caller's transaction, with the card's passes locked; the old code secrets are
+    kept as retired ones.
     """
     program = session.get(Program, card.program_id)
     assert program is not None
@@ -95,9 +125,21 @@ def rotate_credentials(
         .order_by(WalletPass.id)
         .with_for_update()
     ).all()
+    now = utcnow()
     for wallet_pass in passes:
+        _retire_secret(session, rt, wallet_pass, program, now)
         if wallet_pass.wallet == "apple":
             _rotate_apple(session, rt, wallet_pass)
         else:
             _rotate_google(session, rt, wallet_pass, program, new_google_object)
     session.flush()
+
+
+def purge_retired_secrets(session: Session, now: datetime, keep: timedelta) -> int:
+    """Delete retired code secrets older than `keep` (their codes then count as wrong codes
+    again); returns how many. Commits."""
+    result = session.execute(
+        delete(RetiredCodeSecret).where(RetiredCodeSecret.retired_at < now - keep)
+    )
+    session.commit()
+    return int(getattr(result, "rowcount", 0))

@@ -302,7 +302,8 @@ def _issue(
         locale=enrollment.locale,
         terms=bool(enrollment.consents.get("terms")),
         marketing=bool(enrollment.consents.get("marketing")),
-        channel=enrollment.channel,
+        # Consents name where the customer read the text: the page is "web".
+        channel="web" if enrollment.channel == "page" else enrollment.channel,
         text_version=rt.settings.terms_version,
     )
     member, created = ensure_member(session, rt.secret_box, program, crm_record, facts)
@@ -313,6 +314,8 @@ def _issue(
     consents_token = new_consents_token(member)
     enrollment = session.get(Enrollment, enrollment.id, with_for_update=True) or enrollment
     enrollment.member_id = member.id
+    # The outcome the reports count: an existing CRM card digitized, or a new member.
+    enrollment.result = {"digitized_existing": found}
     announce_links(session, program, member, links, digitized_existing=found)
     audit(session, "customer", "card.linked", f"member:{member.id}", created=created)
     session.commit()

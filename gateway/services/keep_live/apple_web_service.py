@@ -19,6 +19,7 @@ from gateway.domain.errors import GatewayError
 from gateway.models.apple_device import AppleDevice, AppleRegistration
 from gateway.models.base import utcnow
 from gateway.models.card import WalletPass
+from gateway.models.report import AppleRegistrationEvent
 from gateway.runtime import Runtime
 from gateway.services.issue.apple_passes import PkpassFile, build_pass_file
 from gateway.services.issue.card_credentials import end_download_link
@@ -102,11 +103,17 @@ def register_device(
     try:
         with session.begin_nested():
             session.add(AppleRegistration(device_id=device.id, pass_id=wallet_pass.id))
+            session.add(_registration_event(wallet_pass.id, device.id, "registered"))
     except IntegrityError:
         session.commit()
         return False  # the same registration raced in from a retry
     session.commit()
     return True
+
+
+def _registration_event(pass_id: int, device_id: int, event: str) -> AppleRegistrationEvent:
+    """History for the reports: the registration rows themselves are deleted on unregister."""
+    return AppleRegistrationEvent(pass_id=pass_id, device_id=device_id, event=event)
 
 
 def _check_may_retoken(session: Session, device_id: int, pass_id: int) -> None:
@@ -143,12 +150,14 @@ def unregister_device(
     wallet_pass = authenticated_pass(session, rt, pass_type_id, serial, authorization)
     device = session.scalar(select(AppleDevice).where(AppleDevice.device_library_id == device_id))
     if device is not None:
-        session.execute(
+        removed = session.execute(
             delete(AppleRegistration).where(
                 AppleRegistration.device_id == device.id,
                 AppleRegistration.pass_id == wallet_pass.id,
             )
         )
+        if getattr(removed, "rowcount", 0):
+            session.add(_registration_event(wallet_pass.id, device.id, "unregistered"))
         left = session.scalar(select(func.count()).where(AppleRegistration.device_id == device.id))
         if not left:
             session.delete(device)
