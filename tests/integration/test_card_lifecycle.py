@@ -144,6 +144,10 @@ def test_the_old_pass_of_a_replaced_card_stops_everywhere(make_app, wallet, smtp
     assert new_object in claims and old_object not in claims
     new_path = re.sub(r"^https?://[^/]+", "", links.pkpass_url)
     assert app.test_client().get(new_path).status_code == 200
+    # The new Apple pass has a serial of its own: Wallet adds it as a new pass.
+    new_pass, _ = apple_copy(app, member.card_number)
+    assert new_pass["serialNumber"] != old_pass["serialNumber"]
+    assert _fetch(app, new_pass).status_code == 200
     # Same card number and balance; the new pass's code opens a checkout.
     answer = till.identify(apple_scan(app, member.card_number))
     assert answer.status_code == 200, answer.json

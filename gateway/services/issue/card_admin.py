@@ -125,7 +125,7 @@ def replace_card(session: Session, rt: Runtime, card: Card, actor: str) -> CardL
     was = card.status
     old_objects = _google_objects(session, card)
     card.status = "active"
-    rotate_credentials(session, rt, card)
+    rotate_credentials(session, rt, card, new_apple_serial=True)
     for object_id in old_objects:
         queue_state(session, object_id, "INACTIVE", card_number=card.number)
     links = card_links(session, rt, program, member)

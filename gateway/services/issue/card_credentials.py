@@ -74,8 +74,13 @@ def _retire_secret(
     )
 
 
-def _rotate_apple(session: Session, rt: Runtime, wallet_pass: WalletPass) -> None:
-    box, serial, now = rt.secret_box, wallet_pass.serial, utcnow()
+def _rotate_apple(session: Session, rt: Runtime, wallet_pass: WalletPass, new_serial: bool) -> None:
+    box, now = rt.secret_box, utcnow()
+    if new_serial:
+        # A replacement is a new pass for Wallet: the lost phone's copy (old serial) matches
+        # nothing in the web service, and the new phone adds the new one.
+        wallet_pass.serial = secrets.token_hex(16)
+    serial = wallet_pass.serial
     wallet_pass.code_secret = box.seal(new_code_secret(), code_secret_purpose(serial))
     # The counter moves on rather than back: used (pass, counter) rows stay meaningful.
     wallet_pass.code_counter += 1
@@ -109,10 +114,19 @@ def _rotate_google(
 
 
 def rotate_credentials(
-    session: Session, rt: Runtime, card: Card, *, new_google_object: bool = True
+    session: Session,
+    rt: Runtime,
+    card: Card,
+    *,
+    new_google_object: bool = True,
+    new_apple_serial: bool = False,
 ) -> None:
     """New Apple token, new code secrets, a new Google object (unless `new_google_object` is
-    False); old copies and download links are refused.
+    False: a revocation keeps the object it turns inactive) and, with `new_apple_serial` (a
+    replacement), a new Apple serial; old copies and download links are refused.
+
+    Enrolling again keeps the Apple serial on purpose: the same phone re-adding its card gets
+    the existing pass updated in Wallet rather than a second one beside it.
 
     Runs in the caller's transaction, with the card's passes locked; the old code secrets are
     kept as retired ones.
@@ -129,7 +143,7 @@ def rotate_credentials(
     for wallet_pass in passes:
         _retire_secret(session, rt, wallet_pass, program, now)
         if wallet_pass.wallet == "apple":
-            _rotate_apple(session, rt, wallet_pass)
+            _rotate_apple(session, rt, wallet_pass, new_serial=new_apple_serial)
         else:
             _rotate_google(session, rt, wallet_pass, program, new_google_object)
     session.flush()
