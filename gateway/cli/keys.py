@@ -29,7 +29,7 @@ def new_command(kid: str) -> None:
     help="Embedded default only: add a key with this id to the instance key file first.",
 )
 def rotate_command(add_dev_key: str | None) -> None:
-    """Re-encrypt every pass secret with the ring's first key (old keys stay for reading)."""
+    """Re-encrypt every secret at rest with the ring's first key (old keys stay for reading)."""
     box = runtime().secret_box
     if add_dev_key:
         if runtime().settings.secret_keys:
@@ -39,4 +39,4 @@ def rotate_command(add_dev_key: str | None) -> None:
         path.write_text(ring + "\n")
         box = SecretBox(parse_key_ring(ring))
     changed = reencrypt_secrets(request_session(), box)
-    click.echo(f"re-encrypted {changed} pass(es) under key {box.primary_kid!r}")
+    click.echo(f"re-encrypted {changed} record(s) under key {box.primary_kid!r}")

@@ -63,7 +63,7 @@ def test_key_rotation_reencrypts_every_secret_under_the_new_key(make_app, key_ri
     rotated_app = make_app(SECRET_KEYS=new_ring)
     result = rotated_app.test_cli_runner().invoke(args=["keys", "rotate"])
     assert result.exit_code == 0, result.output
-    assert "re-encrypted 2 pass(es) under key 't2'" in result.output
+    assert "re-encrypted 2 record(s) under key 't2'" in result.output
 
     box = SecretBox(parse_key_ring(new_ring))
     with runtime(rotated_app).sessions() as session:
