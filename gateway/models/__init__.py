@@ -32,6 +32,7 @@ from gateway.models.report import (
     ReportWatermark,
 )
 from gateway.models.retired_secret import RetiredCodeSecret
+from gateway.models.scan_refusal import ScanRefusal
 from gateway.models.worker_heartbeat import WorkerHeartbeat
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "RetiredCodeSecret",
     "Reward",
     "ScanFailure",
+    "ScanRefusal",
     "Store",
     "Terminal",
     "Tier",

@@ -13,6 +13,10 @@ malformed_scan and not counted.
 Only on that failure path, the code is also checked against the card's retired secrets (an old
 copy of a replaced card): a match answers card_revoked with a hint for the cashier and counts
 toward the till's limit but not the card's lock (see scan_lockout).
+
+A replayed code, a scan of a locked card and a malformed scan (from a known till) count toward
+no lock; on those failure paths only, once the call's transaction has ended, one scan_refusals
+row is written for the reports (a failure to write it leaves the answer as it is).
 """
 
 from __future__ import annotations
@@ -35,7 +39,13 @@ from gateway.pos.checkout import CheckoutClaim, checkout_expiry, iso, reopen_che
 from gateway.pos.holds import release_expired_holds_of
 from gateway.pos.idempotency import IdempotentCall, PosAnswer, StoredAnswer, encode, run_keyed
 from gateway.pos.reads import PassCode, ScanRead
-from gateway.pos.scan_lockout import record_failure
+from gateway.pos.scan_lockout import (
+    CARD_LOCKED,
+    MALFORMED,
+    REPLAYED,
+    record_failure,
+    record_refusal,
+)
 from gateway.pos.settings import PosSettings
 from gateway.pos.store import CodeAcceptance, ScanUnit
 from gateway.pos.terminals import TerminalContext
@@ -65,6 +75,20 @@ class _ScanRejected(Exception):
         self.terminal = terminal
         self.holder = holder
         self.code = code
+
+
+class _Refused(Exception):
+    """A refusal that counts toward no lock: answered as `answer`, recorded for the reports
+    once the call's transaction ends."""
+
+    def __init__(
+        self, answer: GatewayError, terminal: TerminalContext, card_id: int | None, reason: str
+    ) -> None:
+        super().__init__(answer.code)
+        self.answer = answer
+        self.terminal = terminal
+        self.card_id = card_id
+        self.reason = reason
 
 
 # Retired secrets checked per failed scan (newest first): enough for several replacements in the
@@ -109,6 +133,9 @@ def identify(
             answer = work()
             session.commit()
             return StoredAnswer(answer.status, encode(answer))
+    except _Refused as refused:
+        record_refusal(rt, refused.terminal, refused.card_id, refused.reason, now)
+        raise refused.answer from None
     except _ScanRejected as rejected:
         holder = rejected.holder
         stale = holder is not None and _matches_retired(rt, holder, rejected.code, now)
@@ -137,17 +164,19 @@ def _identify(
         if terminal.locked_until is not None and terminal.locked_until > now:
             raise errors.terminal_rate_limited(terminal.locked_until, now)
         if scan is None:
-            raise errors.malformed_scan()
+            raise _Refused(errors.malformed_scan(), terminal, None, MALFORMED)
         holder = read.holder
         if holder is None or not read.codes:
             raise _ScanRejected(terminal, None)
         if len(scan.code) != holder.totp_digits:
             # Not a guess at this card's code: no failure counted (the digits come with the read).
-            raise errors.malformed_scan(f"the code must have {holder.totp_digits} digits")
+            answer = errors.malformed_scan(f"the code must have {holder.totp_digits} digits")
+            raise _Refused(answer, terminal, holder.card_id, MALFORMED)
         if holder.card_status == "revoked":
             raise errors.card_revoked()
         if holder.locked_until is not None and holder.locked_until > now:
-            raise errors.card_locked(holder.locked_until, now)
+            answer = errors.card_locked(holder.locked_until, now)
+            raise _Refused(answer, terminal, holder.card_id, CARD_LOCKED)
         match = _match(rt, settings, holder, read.codes, scan.code, now)
         if match is None:
             raise _ScanRejected(terminal, holder, scan.code)
@@ -273,7 +302,8 @@ def _rescan(
         now,
     )
     if reopened is None:
-        raise errors.code_already_used(match.code.wallet)
+        answer = errors.code_already_used(match.code.wallet)
+        raise _Refused(answer, terminal, holder.card_id, REPLAYED)
     holder, _ = release_expired_holds_of(session, holder, now)
     return _answer(holder, read, match.code.wallet, *reopened)
 

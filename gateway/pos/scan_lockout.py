@@ -10,19 +10,26 @@ count again, so a lock ends cleanly.
 A code of an old copy of the card (a secret retired by a replace) is not a guess at the card: it
 counts toward the till's limit only (so a till cannot use it to probe) and never locks the card,
 which would lock the customer's new pass out along with the lost one.
+
+Refusals that are not guesses (a replayed code, a scan of a locked card, a malformed scan) go
+to scan_refusals instead, which the lockout never reads: the reports count them, and a failure
+to record one is logged and never changes the till's answer.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gateway.domain.errors import GatewayError
 from gateway.models.card import Card
 from gateway.models.pos import ScanFailure, Terminal
+from gateway.models.scan_refusal import ScanRefusal
 from gateway.pos import errors
 from gateway.pos.cardholder import Cardholder
 from gateway.pos.checkout import iso
@@ -30,6 +37,11 @@ from gateway.pos.settings import PosSettings
 from gateway.pos.terminals import TerminalContext
 from gateway.runtime import Runtime
 from gateway.services.keep_live.outbox import audit
+
+logger = logging.getLogger(__name__)
+
+# Reasons of scan_refusals rows (the reports' scan outcomes of the same names).
+REPLAYED, CARD_LOCKED, MALFORMED = "replayed", "card_locked", "malformed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +89,9 @@ def record_failure(
     `old_copy` (a code of the card's retired secret), toward the till's limit only.
 
     Returns the answer that replaces the scan's own one: rate_limited or card_locked when the
-    till or the card was locked before this failure could be counted (nothing is recorded), or
-    card_locked when this failure locked the card; None when the failure was counted."""
+    till or the card was locked before this failure could be counted (nothing is counted; a
+    card locked meanwhile is recorded as a refusal), or card_locked when this failure locked
+    the card; None when the failure was counted."""
     settings = rt.pos_settings
     with rt.sessions() as session:
         terminal_until = lock_terminal_row(session, terminal.terminal_id)
@@ -87,16 +100,63 @@ def record_failure(
             return errors.terminal_rate_limited(terminal_until, now)
         counted = holder if not old_copy else None
         card = _lock_card_row(session, counted) if counted is not None else None
-        if card is not None and card.locked_until is not None and card.locked_until > now:
-            session.rollback()
-            return errors.card_locked(card.locked_until, now)
-        if old_copy:
-            reason = "old_copy"
-        else:
-            reason = "code_rejected" if holder is not None else "unknown_card"
-        card_lock = count_failure(session, settings, terminal, terminal_until, card, reason, now)
-        session.commit()
-    return errors.card_locked(card_lock, now) if card_lock is not None else None
+        if card is None or card.locked_until is None or card.locked_until <= now:
+            if old_copy:
+                reason = "old_copy"
+            else:
+                reason = "code_rejected" if holder is not None else "unknown_card"
+            card_lock = count_failure(
+                session, settings, terminal, terminal_until, card, reason, now
+            )
+            session.commit()
+            return errors.card_locked(card_lock, now) if card_lock is not None else None
+        session.rollback()
+    # Locked meanwhile: not a guess that counts, a scan of a locked card (recorded as one once
+    # the row locks above are released).
+    record_refusal(rt, terminal, card.card_id, CARD_LOCKED, now)
+    return errors.card_locked(card.locked_until, now)
+
+
+def record_refusal(
+    rt: Runtime, terminal: TerminalContext, card_id: int | None, reason: str, now: datetime
+) -> None:
+    """Record a scan refused without counting toward any lock (REPLAYED, CARD_LOCKED,
+    MALFORMED), in a unit of work of its own after the scan's transaction ended.
+
+    For the reports only: a failure to record is logged and swallowed, so the till still gets
+    the scan's own answer."""
+    try:
+        with rt.sessions() as session:
+            session.execute(
+                insert(ScanRefusal).values(
+                    terminal_id=terminal.terminal_id,
+                    store_id=terminal.store_id,
+                    card_id=card_id,
+                    reason=reason,
+                    at=now,
+                )
+            )
+            session.commit()
+    except SQLAlchemyError:
+        logger.warning(
+            "could not record a refused scan (%s) of terminal %s",
+            reason,
+            terminal.terminal_id,
+            exc_info=True,
+        )
+
+
+def purge_refusals(session: Session, cutoff: datetime) -> int:
+    """Delete refused scans older than `cutoff` (by id below the first one kept, as
+    scan_records does) and commit; how many."""
+    first_kept = session.scalar(
+        select(ScanRefusal.id).where(ScanRefusal.at >= cutoff).order_by(ScanRefusal.id).limit(1)
+    )
+    old = ScanRefusal.at < cutoff
+    condition = and_(ScanRefusal.id < first_kept, old) if first_kept is not None else old
+    result = session.execute(delete(ScanRefusal).where(condition))
+    session.commit()
+    return int(getattr(result, "rowcount", 0))
 
 
 def count_failure(

@@ -9,9 +9,8 @@ from datetime import date, timedelta
 
 from tests.browser import chromium_page, served
 from tests.console_helpers import PASSWORD, make_operator
+from tests.fakes.smtp_server import free_port
 from tests.integration.test_report_figures import seed_history
-
-PORT = 18271
 
 CANVAS_HAS_PIXELS = """(id) => {
   const canvas = document.getElementById(id);
@@ -42,11 +41,12 @@ def _charts_drawn(page) -> list[str]:
 
 
 def test_an_operator_reads_the_dashboard_filters_it_and_downloads_a_csv(make_app, tmp_path):
-    app = make_app(PUBLIC_BASE_URL=f"http://127.0.0.1:{PORT}")
+    port = free_port()
+    app = make_app(PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
     history = seed_history(app)
     make_operator(app, "marketer@example.com", "marketer")
     problems: list[str] = []
-    with served(app, PORT) as base, chromium_page() as page:
+    with served(app, port) as base, chromium_page() as page:
         page.on(
             "console",
             lambda m: (
@@ -66,7 +66,7 @@ def test_an_operator_reads_the_dashboard_filters_it_and_downloads_a_csv(make_app
         assert outstanding == "382"
         scans = {row[0]: row for row in page.evaluate(TABLE, "scans")[1:]}
         la_eve = (history.base.date() - timedelta(days=1)).isoformat()
-        assert scans[la_eve][1:] == ["1", "1", "0"]
+        assert scans[la_eve][1:] == ["1", "1", "0", "0", "1", "0", "0"]
         page.screenshot(path=str(tmp_path / "reports-1280.png"), full_page=True)
 
         # A shorter range: one row a day.
@@ -84,7 +84,7 @@ def test_an_operator_reads_the_dashboard_filters_it_and_downloads_a_csv(make_app
         page.wait_for_url("**store=LAX1**")
         by_store = page.evaluate(TABLE, "scans_by_store")
         assert [row[0] for row in by_store[1:]] == ["Los Angeles (LAX1)"]
-        assert by_store[1][1:] == ["3", "1", "0"]
+        assert by_store[1][1:] == ["3", "1", "0", "0", "1", "0", "2"]
         _charts_drawn(page)
 
         with page.expect_download() as waiting:

@@ -1,8 +1,8 @@
-"""Numbers that are right: a known history (enrollments, installs, scans of each recorded
-outcome, redemptions, accruals, refunds, expiries, adjustments across two stores far apart in
-time and three days) and every figure, chart table and CSV row of the dashboard checked against
-plain SQL over the raw rows, written here independently. The same figures come out with no
-rollup, a partial one, a full one, and after the scan records were purged."""
+"""Numbers that are right: a known history (enrollments, installs, scans of each outcome,
+redemptions, accruals, refunds, expiries, adjustments across two stores far apart in time and
+three days) and every figure, chart table and CSV row of the dashboard checked against plain SQL
+over the raw rows, written here independently. The same figures come out with no rollup, a
+partial one, a full one, and after the scan records were purged."""
 
 from __future__ import annotations
 
@@ -26,6 +26,10 @@ from gateway.models.member import Account
 from gateway.models.pos import Accrual, Redemption, Refund, ScanFailure, Store, Terminal, UsedCode
 from gateway.models.program import Program, Reward
 from gateway.models.report import AppleRegistrationEvent, ReportDaily
+from gateway.models.scan_refusal import ScanRefusal
+from gateway.pos import cardholder
+from gateway.pos.scan_lockout import record_failure, record_refusal
+from gateway.pos.terminals import TerminalContext
 from gateway.runtime import runtime
 from gateway.services.reports.csv_export import csv_lines
 from gateway.services.reports.dashboard import Dashboard, build_dashboard
@@ -260,6 +264,30 @@ def seed_history(app) -> History:
             account.balance, account.held = int(total or 0), 0
         session.commit()
         codes = (store_a.code, store_b.code)
+        tills = {
+            till.id: TerminalContext(till.id, store.id, store.code, program.id, None, None)
+            for till, store in ((till_a, store_a), (till_b, store_b))
+        }
+        a, b = tills[till_a.id], tills[till_b.id]
+        card_ids = [card.id for card in cards]  # type: ignore[union-attr]
+        program_id = program.id
+        with_card = [
+            cardholder.by_number(session, program_id, card.number)  # type: ignore[union-attr]
+            for card in cards
+        ]
+    # Refused scans that count toward no lock, through the POS's own recording (each in a
+    # unit of work of its own, as at the till); an old copy through the failure counting.
+    for till, card, reason, at in (
+        (a, card_ids[0], "replayed", t(0, 6)),  # Los Angeles: the evening before
+        (b, card_ids[1], "replayed", t(1, 15)),  # exactly Tokyo midnight
+        (b, card_ids[1], "card_locked", t(2, 4)),
+        (a, None, "malformed", t(1, 9)),
+        (a, card_ids[2], "malformed", t(2, 11)),
+    ):
+        record_refusal(rt, till, card, reason, at)
+    old_copy_of = with_card[3]
+    assert old_copy_of is not None
+    assert record_failure(rt, b, old_copy_of, t(0, 14), old_copy=True) is None
     today = now.astimezone(ZoneInfo(PROGRAM_TZ)).date()
     first = (base.date() - timedelta(days=2)).isoformat()
     return History(base, first, today.isoformat(), *codes)
@@ -359,21 +387,32 @@ class Expected:
         for at, name, code, tz, reason in self.rows(
             "SELECT f.at, s.name, s.code, s.timezone, f.reason FROM scan_failures f "
             "JOIN terminals t ON t.id = f.terminal_id JOIN stores s ON s.id = t.store_id "
-            "WHERE s.program_id = :p"
+            "WHERE s.program_id = :p "
+            "UNION ALL "
+            "SELECT r.at, s.name, s.code, s.timezone, r.reason FROM scan_refusals r "
+            "JOIN stores s ON s.id = r.store_id WHERE s.program_id = :p"
         ):
             out.append((f"{name} ({code})", code, _day(at, tz), reason))
         return [row for row in out if self._store_ok(row[1]) and row[2] in self.days]
 
-    OUTCOMES = ("accepted", "code_rejected", "unknown_card")
+    OUTCOMES = (
+        "accepted",
+        "code_rejected",
+        "unknown_card",
+        "old_copy",
+        "replayed",
+        "card_locked",
+        "malformed",
+    )
 
     def scans(self):
-        table = {d: [0, 0, 0] for d in self.days}
+        table = {d: [0] * len(self.OUTCOMES) for d in self.days}
         for _, _, day, outcome in self._scans():
             table[day][self.OUTCOMES.index(outcome)] += 1
         return [(d, *map(str, v)) for d, v in table.items()]
 
     def scans_by_store(self):
-        table: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        table: dict[str, list[int]] = defaultdict(lambda: [0] * len(self.OUTCOMES))
         for label, _, _, outcome in self._scans():
             table[label][self.OUTCOMES.index(outcome)] += 1
         return [(label, *map(str, table[label])) for label in sorted(table)]
@@ -600,7 +639,13 @@ def test_every_figure_equals_sql_over_the_raw_rows_before_during_and_after_rollu
     scans = {row[0]: row for row in before.chart("scans").rows}
     day = history.base.date()
     la_eve = (day - timedelta(days=1)).isoformat()
-    assert scans[la_eve][1:] == ("1", "1", "0")  # 02:00 and 03:00 UTC are the evening before in LA
+    # 02:00, 03:00 and 06:00 UTC are the evening before in LA: accepted, wrong code, replayed.
+    assert scans[la_eve][1:] == ("1", "1", "0", "0", "1", "0", "0")
+    # 14:00 UTC is 23:00 in Tokyo: the old copy stays on the first day.
+    assert scans[day.isoformat()][4] == "1"
+    # Every outcome of the seed is in the table, and each refusal exactly once.
+    totals = [sum(int(row[n]) for row in before.chart("scans").rows) for n in range(1, 8)]
+    assert totals == [5, 2, 1, 1, 2, 1, 2]
     points = {row[0]: row for row in before.chart("points").rows}
     assert points[day.isoformat()][6] == "500"  # the 00:00 UTC import is 09:00 in Tokyo
     sales = {row[0]: row for row in before.chart("sales").rows}
@@ -633,6 +678,7 @@ def test_every_figure_equals_sql_over_the_raw_rows_before_during_and_after_rollu
     with rt.sessions() as session:
         session.execute(delete(UsedCode))
         session.execute(delete(ScanFailure))
+        session.execute(delete(ScanRefusal))
         session.commit()
     purged = _board(app, history)
     assert purged.charts == before.charts

@@ -7,7 +7,8 @@ from datetime import timedelta
 from gateway.models.base import utcnow
 from gateway.pos import idempotency
 from gateway.pos.holds import release_all_expired_holds
-from gateway.pos.scan_records import purge_scan_records
+from gateway.pos.scan_lockout import purge_refusals
+from gateway.pos.scan_records import keep_for, purge_scan_records
 from gateway.runtime import Runtime
 from gateway.services.chores.code_rotation import rotate_stale_apple_codes
 from gateway.services.chores.outbox_purge import purge_delivered_events
@@ -31,6 +32,7 @@ def run_housekeeping(rt: Runtime) -> dict[str, int]:
         # Scan records go into the report rollups before the purge below deletes them.
         rolled_up = refresh_rollups(session, now)
         scans = purge_scan_records(session, rt.pos_settings, now)
+        refusals = purge_refusals(session, now - keep_for(session, rt.pos_settings))
         events = purge_delivered_events(
             session, now, timedelta(hours=rt.settings.outbox_retention_hours)
         )
@@ -44,6 +46,7 @@ def run_housekeeping(rt: Runtime) -> dict[str, int]:
         "idempotency_purged": purged,
         "used_codes_purged": scans.used_codes,
         "scan_failures_purged": scans.scan_failures,
+        "scan_refusals_purged": refusals,
         "outbox_events_purged": events,
         "retired_secrets_purged": retired,
         "report_ids_rolled_up": rolled_up,

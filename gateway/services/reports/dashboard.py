@@ -389,6 +389,10 @@ SCAN_OUTCOMES = (
     ("accepted", "Accepted"),
     ("code_rejected", "Wrong code"),
     ("unknown_card", "Unknown card"),
+    ("old_copy", "Old copy"),
+    ("replayed", "Replayed"),
+    ("card_locked", "Card locked"),
+    ("malformed", "Malformed"),
 )
 
 
@@ -408,9 +412,9 @@ def _add_scans(board: Dashboard, daily: Daily) -> None:
     ]
     columns = ("Day", *(label for _, label in SCAN_OUTCOMES))
     note = (
-        "Each store's scans fall on the store's own day. Replayed codes, locked cards and "
-        "malformed scans are refused before anything is written, so they are counted only in "
-        "the server metrics."
+        "Each store's scans fall on the store's own day. Old copy: a code of a replaced card's "
+        "old pass; replayed: a code used before; card locked: a scan while the card is locked "
+        "after wrong codes."
     )
     board.charts.append(Chart("scans", "Scans per day", "line", columns, rows, note=note))
     per_store = {dim: _by_store(daily, "scan", dim) for dim, _ in SCAN_OUTCOMES}

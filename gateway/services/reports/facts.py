@@ -23,6 +23,7 @@ from gateway.models.member import Account, Member
 from gateway.models.pos import Accrual, Redemption, Refund, ScanFailure, Store, Terminal, UsedCode
 from gateway.models.program import Program, Reward
 from gateway.models.report import AppleRegistrationEvent
+from gateway.models.scan_refusal import ScanRefusal
 from gateway.services.reports.days import local_day, prepare, safe_zone
 
 Key = tuple[int, str, int, str, str]  # program, day, store (0: none), metric, dim
@@ -256,7 +257,8 @@ def visit_facts(session: Session, scope: Scope, zones: set[str]) -> set[tuple[in
 
 
 def failure_facts(session: Session, scope: Scope, zones: set[str]) -> Facts:
-    """Refused scans (`scan`, dim the reason: code_rejected, unknown_card) by the store's day."""
+    """Failed scans (`scan`, dim the reason: code_rejected, unknown_card, old_copy) by the
+    store's day."""
     day = local_day(session, ScanFailure.at, safe_zone(Store.timezone, zones))
     query = (
         select(*_row(Store.program_id, day, Terminal.store_id, "scan", ScanFailure.reason, 0, 0))
@@ -265,6 +267,23 @@ def failure_facts(session: Session, scope: Scope, zones: set[str]) -> Facts:
         .join(Store, Store.id == Terminal.store_id)
     )
     query = _ids(query, ScanFailure.id, scope)
+    if scope.program_id is not None:
+        query = query.where(Store.program_id == scope.program_id)
+    facts: Facts = {}
+    _grouped(session, query, facts)
+    return facts
+
+
+def refusal_facts(session: Session, scope: Scope, zones: set[str]) -> Facts:
+    """Scans refused without counting toward a lock (`scan`, dim the reason: replayed,
+    card_locked, malformed) by the store's day."""
+    day = local_day(session, ScanRefusal.at, safe_zone(Store.timezone, zones))
+    query = (
+        select(*_row(Store.program_id, day, ScanRefusal.store_id, "scan", ScanRefusal.reason, 0, 0))
+        .select_from(ScanRefusal)
+        .join(Store, Store.id == ScanRefusal.store_id)
+    )
+    query = _ids(query, ScanRefusal.id, scope)
     if scope.program_id is not None:
         query = query.where(Store.program_id == scope.program_id)
     facts: Facts = {}
@@ -332,6 +351,7 @@ SOURCES = (
     Source("refunds", Refund.id, Refund.created_at, refund_facts),
     Source("used_codes", UsedCode.id, UsedCode.used_at, scan_facts),
     Source("scan_failures", ScanFailure.id, ScanFailure.at, failure_facts),
+    Source("scan_refusals", ScanRefusal.id, ScanRefusal.at, refusal_facts),
     Source(
         "apple_events", AppleRegistrationEvent.id, AppleRegistrationEvent.at, apple_install_facts
     ),
