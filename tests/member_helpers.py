@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -17,24 +18,39 @@ from gateway.runtime import runtime
 from gateway.services.issue.card_credentials import issue_download_link
 from gateway.services.issue.issuance import code_secret_purpose
 from gateway.services.keep_live.outbox import add_event, deliver_pending
-from passes.codes import format_scan, hotp_code
+from passes.codes import format_scan, hotp_code, totp_code
 from tests.conftest import AppFactory
 from tests.factories import demo_program
 from tests.fakes.google_wallet_server import FakeGoogleWallet
 from tests.fakes.smtp_server import FakeSmtpServer
 
 
-def apple_scan(app: Flask, card_number: str) -> str:
-    """The scan the card's Apple pass shows now (its current secret and counter)."""
+def _current_pass(app: Flask, card_number: str, wallet: str) -> tuple[WalletPass, bytes]:
+    """The card's pass of `wallet` (detached) and its open code secret."""
     rt = runtime(app)
     with rt.sessions() as session:
-        apple = session.scalars(
+        wallet_pass = session.scalars(
             select(WalletPass)
             .join(Card, Card.id == WalletPass.card_id)
-            .where(Card.number == card_number, WalletPass.wallet == "apple")
+            .where(Card.number == card_number, WalletPass.wallet == wallet)
         ).one()
-        secret = rt.secret_box.open(apple.code_secret, code_secret_purpose(apple.serial))
-        return format_scan(card_number, hotp_code(secret, apple.code_counter))
+        secret = rt.secret_box.open(
+            wallet_pass.code_secret, code_secret_purpose(wallet_pass.serial)
+        )
+        session.expunge(wallet_pass)
+        return wallet_pass, secret
+
+
+def apple_scan(app: Flask, card_number: str) -> str:
+    """The scan the card's Apple pass shows now (its current secret and counter)."""
+    apple, secret = _current_pass(app, card_number, "apple")
+    return format_scan(card_number, hotp_code(secret, apple.code_counter))
+
+
+def google_scan(app: Flask, card_number: str) -> str:
+    """The scan the card's Google pass renders now (TOTP of the current time)."""
+    _, secret = _current_pass(app, card_number, "google")
+    return format_scan(card_number, totp_code(secret, int(time.time())))
 
 
 def apple_copy(app: Flask, card_number: str) -> tuple[dict[str, Any], str]:

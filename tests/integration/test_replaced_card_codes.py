@@ -4,7 +4,6 @@ wrong code; retired secrets go after RETIRED_CODE_SECRET_DAYS."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from flask import Flask
@@ -19,10 +18,10 @@ from gateway.services.chores.housekeeping import run_housekeeping
 from gateway.services.chores.key_rotation import reencrypt_secrets
 from gateway.services.issue.card_admin import card_by_number, replace_card, revoke_card
 from gateway.services.issue.issuance import code_secret_purpose
-from passes.codes import format_scan, totp_code
+from passes.codes import format_scan
 from tests.factories import enroll_member
 from tests.integration.conftest import new_till
-from tests.member_helpers import apple_scan
+from tests.member_helpers import apple_scan, google_scan
 
 OLD_COPY = "this is an old copy of the card: ask the customer to open the new pass"
 
@@ -37,19 +36,6 @@ def _revoke(app: Flask, number: str) -> None:
     rt = runtime(app)
     with rt.sessions() as session:
         assert revoke_card(session, rt, card_by_number(session, number, "demo"), "operator:1")
-
-
-def _google_scan(app: Flask, number: str) -> str:
-    """What the card's current Google pass renders now."""
-    rt = runtime(app)
-    with rt.sessions() as session:
-        google = session.scalars(
-            select(WalletPass)
-            .join(Card, Card.id == WalletPass.card_id)
-            .where(Card.number == number, WalletPass.wallet == "google")
-        ).one()
-        secret = rt.secret_box.open(google.code_secret, code_secret_purpose(google.serial))
-    return format_scan(number, totp_code(secret, int(time.time())))
 
 
 def _card(app: Flask, number: str) -> Card:
@@ -104,7 +90,7 @@ def test_old_codes_of_a_replaced_card_are_an_old_copy_and_never_lock_the_card(ap
     answer = till.identify(apple_scan(app, member.card_number))
     assert answer.status_code == 200, answer.json
     assert answer.json["balance"]["points"] == 700
-    answer = till.identify(_google_scan(app, member.card_number))
+    answer = till.identify(google_scan(app, member.card_number))
     assert answer.status_code == 200, answer.json
     assert answer.json["card"]["wallet"] == "google"
 
@@ -177,14 +163,14 @@ def test_revoke_then_two_replacements_keep_every_old_generation(app):
     revoked = till.identify(first.apple_scan())
     assert revoked.status_code == 410 and revoked.json["error"]["code"] == "card_revoked"
     _replace(app, number)
-    second_apple, second_google = apple_scan(app, number), _google_scan(app, number)
+    second_apple, second_google = apple_scan(app, number), google_scan(app, number)
     _replace(app, number)
 
     assert _retired(app) == 6  # three rotations of two passes
     for old in (first.apple_scan(), first.google_scan(), second_apple, second_google):
         assert _is_old_copy(till.identify(old)), old
     assert till.identify(apple_scan(app, number)).status_code == 200
-    assert till.identify(_google_scan(app, number)).status_code == 200
+    assert till.identify(google_scan(app, number)).status_code == 200
     assert _card(app, number).locked_until is None
 
 
