@@ -65,9 +65,21 @@ def zone_names(session: Session) -> set[str]:
     return names | set(session.scalars(select(Store.timezone).distinct()))
 
 
-def _ids(query: AnySelect, column: Col, scope: Scope) -> AnySelect:
-    query = query.where(column > scope.after)
-    return query.where(column <= scope.upto) if scope.upto is not None else query
+def _in_scope(query: AnySelect, id_column: Col, program_column: Col, scope: Scope) -> AnySelect:
+    """Only the rows of the scope: its id range, and its program when it has one."""
+    query = query.where(id_column > scope.after)
+    if scope.upto is not None:
+        query = query.where(id_column <= scope.upto)
+    if scope.program_id is not None:
+        query = query.where(program_column == scope.program_id)
+    return query
+
+
+def _collect(session: Session, rows: AnySelect) -> Facts:
+    """The facts of one query, grouped (see `_grouped`)."""
+    facts: Facts = {}
+    _grouped(session, rows, facts)
+    return facts
 
 
 def _grouped(session: Session, rows: AnySelect, facts: Facts) -> None:
@@ -130,9 +142,7 @@ def ledger_facts(session: Session, scope: Scope, zones: set[str]) -> Facts:
             .join(Program, Program.id == Member.program_id)
             .outerjoin(Store, Store.id == LedgerEntry.store_id)
         )
-        query = _ids(query, LedgerEntry.id, scope)
-        if scope.program_id is not None:
-            query = query.where(Member.program_id == scope.program_id)
+        query = _in_scope(query, LedgerEntry.id, Member.program_id, scope)
         return query
 
     facts: Facts = {}
@@ -177,12 +187,8 @@ def accrual_facts(session: Session, scope: Scope, zones: set[str]) -> Facts:
             Accrual.order_total,
         )
     ).join(Store, Store.id == Accrual.store_id)
-    query = _ids(query, Accrual.id, scope)
-    if scope.program_id is not None:
-        query = query.where(Store.program_id == scope.program_id)
-    facts: Facts = {}
-    _grouped(session, query, facts)
-    return facts
+    query = _in_scope(query, Accrual.id, Store.program_id, scope)
+    return _collect(session, query)
 
 
 def refund_facts(session: Session, scope: Scope, zones: set[str]) -> Facts:
@@ -205,9 +211,7 @@ def refund_facts(session: Session, scope: Scope, zones: set[str]) -> Facts:
                 amount if amount is not None else 0,
             )
         ).join(Store, Store.id == Refund.store_id)
-        query = _ids(query, Refund.id, scope)
-        if scope.program_id is not None:
-            query = query.where(Store.program_id == scope.program_id)
+        query = _in_scope(query, Refund.id, Store.program_id, scope)
         _grouped(session, query, facts)
     return facts
 
@@ -221,9 +225,7 @@ def _accepted(session: Session, scope: Scope, zones: set[str], *columns: Col) ->
         .join(Terminal, Terminal.id == UsedCode.terminal_id)
         .join(Store, Store.id == Terminal.store_id)
     )
-    query = _ids(query, UsedCode.id, scope)
-    if scope.program_id is not None:
-        query = query.where(Card.program_id == scope.program_id)
+    query = _in_scope(query, UsedCode.id, Card.program_id, scope)
     return query
 
 
@@ -240,9 +242,7 @@ def scan_facts(session: Session, scope: Scope, zones: set[str]) -> Facts:
         zones,
         *_row(Card.program_id, day, Terminal.store_id, "scan", "accepted", 0, 0),
     )
-    facts: Facts = {}
-    _grouped(session, query, facts)
-    return facts
+    return _collect(session, query)
 
 
 def visit_facts(session: Session, scope: Scope, zones: set[str]) -> set[tuple[int, str, int]]:
@@ -266,12 +266,8 @@ def failure_facts(session: Session, scope: Scope, zones: set[str]) -> Facts:
         .join(Terminal, Terminal.id == ScanFailure.terminal_id)
         .join(Store, Store.id == Terminal.store_id)
     )
-    query = _ids(query, ScanFailure.id, scope)
-    if scope.program_id is not None:
-        query = query.where(Store.program_id == scope.program_id)
-    facts: Facts = {}
-    _grouped(session, query, facts)
-    return facts
+    query = _in_scope(query, ScanFailure.id, Store.program_id, scope)
+    return _collect(session, query)
 
 
 def refusal_facts(session: Session, scope: Scope, zones: set[str]) -> Facts:
@@ -283,12 +279,8 @@ def refusal_facts(session: Session, scope: Scope, zones: set[str]) -> Facts:
         .select_from(ScanRefusal)
         .join(Store, Store.id == ScanRefusal.store_id)
     )
-    query = _ids(query, ScanRefusal.id, scope)
-    if scope.program_id is not None:
-        query = query.where(Store.program_id == scope.program_id)
-    facts: Facts = {}
-    _grouped(session, query, facts)
-    return facts
+    query = _in_scope(query, ScanRefusal.id, Store.program_id, scope)
+    return _collect(session, query)
 
 
 def apple_install_facts(session: Session, scope: Scope, zones: set[str]) -> Facts:
@@ -303,12 +295,8 @@ def apple_install_facts(session: Session, scope: Scope, zones: set[str]) -> Fact
         .join(Card, Card.id == WalletPass.card_id)
         .join(Program, Program.id == Card.program_id)
     )
-    query = _ids(query, AppleRegistrationEvent.id, scope)
-    if scope.program_id is not None:
-        query = query.where(Card.program_id == scope.program_id)
-    facts: Facts = {}
-    _grouped(session, query, facts)
-    return facts
+    query = _in_scope(query, AppleRegistrationEvent.id, Card.program_id, scope)
+    return _collect(session, query)
 
 
 def google_install_facts(session: Session, scope: Scope, zones: set[str]) -> Facts:
@@ -323,12 +311,8 @@ def google_install_facts(session: Session, scope: Scope, zones: set[str]) -> Fac
         .join(Card, Card.id == WalletPass.card_id)
         .join(Program, Program.id == Card.program_id)
     )
-    query = _ids(query, GoogleCallbackNonce.id, scope)
-    if scope.program_id is not None:
-        query = query.where(Card.program_id == scope.program_id)
-    facts: Facts = {}
-    _grouped(session, query, facts)
-    return facts
+    query = _in_scope(query, GoogleCallbackNonce.id, Card.program_id, scope)
+    return _collect(session, query)
 
 
 # Metrics that belong to no store: a store filter leaves them as they are.
